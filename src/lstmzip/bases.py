@@ -1,0 +1,156 @@
+"""Base model: A/C/G/T from the previous bases of the row.
+
+Each base is two binary decisions (high bit, then low bit), so a 4-way distribution needs three binary
+nodes per context. Several order-k context models give a 16-bit probability per node; a logistic mixer
+(integer weights, selected by node and by how often the highest order has seen its context) combines
+them. High orders are also trained on the reverse complement, since reads come from both strands.
+Everything is integer arithmetic: the decoder on any machine reproduces the encoder's tables bit for bit.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .logistic import RATE, SQUASH, STRETCH
+
+U64 = np.uint64
+HASH_MULTIPLIER = U64(0x9E3779B97F4A7C15)
+CONFIDENCE_BUCKETS = 4
+BIAS_INPUT = 256
+
+
+@numba.njit(cache=True, inline="always")
+def _slot(ctx, order, bits):
+    """Table slot of a context: direct for small orders, a multiplicative hash for the rest."""
+    if 2 * order <= bits:
+        return np.int64(ctx)
+    return np.int64(((ctx + U64(1)) * HASH_MULTIPLIER) >> U64(64 - bits))
+
+
+@numba.njit(cache=True, inline="always")
+def _train(prob, count, i, bit, limit):
+    p = np.int64(prob[i])
+    n = count[i]
+    if bit:
+        p += ((65535 - p) * RATE[n]) >> 16
+    else:
+        p -= (p * RATE[n]) >> 16
+    prob[i] = p
+    if n < limit:
+        count[i] = n + 1
+
+
+@numba.njit(cache=True)
+def _predict(rows, step, hist, orders, positional, bits, offsets, prob, count, weights, slots, inputs, mixed, selector, out):
+    n_models = len(orders)
+    top = n_models - 1
+    for j in range(len(rows)):
+        r = rows[j]
+        h = hist[r]
+        for m in range(n_models):
+            ctx = h & ((U64(1) << U64(2 * orders[m])) - U64(1))
+            if positional[m]:
+                slots[r, m] = offsets[m] + 4 * _slot(ctx | (U64(step + 1) << U64(2 * orders[m])), 32, bits[m])
+            else:
+                slots[r, m] = offsets[m] + 4 * _slot(ctx, orders[m], bits[m])
+        seen = count[slots[r, top]]
+        confidence = 0 if seen == 0 else (1 if seen < 4 else (2 if seen < 16 else 3))
+        selector[r] = confidence
+        for node in range(3):
+            w = weights[node * 4 + confidence]
+            dot = np.int64(0)
+            for m in range(n_models):
+                s = STRETCH[prob[slots[r, m] + node] >> 4]
+                inputs[r, node, m] = s
+                dot += np.int64(w[m]) * s
+            inputs[r, node, n_models] = BIAS_INPUT
+            dot += np.int64(w[n_models]) * BIAS_INPUT
+            dot >>= 16
+            dot = min(2047, max(-2047, dot))
+            p = min(4095, max(1, np.int64(SQUASH[dot + 2048])))
+            mixed[r, node] = p
+        hi, lo_if0, lo_if1 = mixed[r, 0], mixed[r, 1], mixed[r, 2]
+        out[j, 0] = (4096 - hi) * (4096 - lo_if0) / 16777216.0
+        out[j, 1] = (4096 - hi) * lo_if0 / 16777216.0
+        out[j, 2] = hi * (4096 - lo_if1) / 16777216.0
+        out[j, 3] = hi * lo_if1 / 16777216.0
+
+
+@numba.njit(cache=True)
+def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc_models, limits, prob, count, weights,
+            slots, inputs, mixed, selector, learning_rate):
+    n_models = len(orders)
+    # All rows of a step were predicted with the same weights, so the mixer takes one step along the
+    # mean gradient: per-row updates from stale predictions would add up and diverge on wide steps.
+    gradient = np.zeros(weights.shape, dtype=np.int64)
+    updates = np.zeros(len(weights), dtype=np.int64)
+    for j in range(len(symbols)):
+        r = first_row + j
+        b = np.int64(symbols[j])
+        if coded[j]:
+            high = b >> 1
+            for visit in range(2):
+                node = 0 if visit == 0 else 1 + high
+                bit = high if visit == 0 else b & 1
+                weight_set = node * 4 + selector[r]
+                err = (bit << 12) - mixed[r, node]
+                for i in range(n_models + 1):
+                    gradient[weight_set, i] += inputs[r, node, i] * err
+                updates[weight_set] += 1
+                for m in range(n_models):
+                    _train(prob, count, slots[r, m] + node, bit, limits[m])
+        old = hist[r]
+        hist[r] = (old << U64(2)) | U64(b)
+        for m in rc_models:
+            k = orders[m]
+            # The reverse strand reads complement(b[p]), ..., complement(b[p-k+1]) then complement(b[p-k]).
+            rc[m, r] = (rc[m, r] >> U64(2)) | (U64(3 - b) << U64(2 * k - 2))
+            if step >= k:
+                c = 3 - np.int64((old >> U64(2 * k - 2)) & U64(3))
+                base = offsets[m] + 4 * _slot(rc[m, r], k, bits[m])
+                _train(prob, count, base, c >> 1, limits[m])
+                _train(prob, count, base + 1 + (c >> 1), c & 1, limits[m])
+    for weight_set in range(len(weights)):
+        if updates[weight_set]:
+            for i in range(n_models + 1):
+                weights[weight_set, i] += (gradient[weight_set, i] // updates[weight_set] * learning_rate) >> 10
+
+
+class BaseModel:
+    """A stepped predictor (see coder.py) for base symbols 0..3."""
+
+    alphabet = 4
+
+    def __init__(self, params: dict, n_rows: int, n_symbols: int):
+        self.orders = np.array(params["orders"], dtype=np.int64)
+        self.positional = np.array(params["positional"], dtype=np.bool_)
+        # tables no larger than the block can fill: small files start fast and stay small in memory
+        self.bits = np.minimum(np.array(params["table_bits"], dtype=np.int64), max(12, n_symbols.bit_length() + 1))
+        self.limits = np.array(params["count_limits"], dtype=np.int64)
+        self.rc_models = np.flatnonzero(params["reverse_complement"]).astype(np.int64)
+        self.learning_rate = int(params["learning_rate"])
+        sizes = 4 << np.where(self.positional, self.bits, np.minimum(self.bits, 2 * self.orders))
+        self.offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        self.prob = np.full(int(sizes.sum()), 32768, dtype=np.uint16)
+        self.count = np.zeros(int(sizes.sum()), dtype=np.uint8)
+        n_models = len(self.orders)
+        self.weights = np.full((3 * CONFIDENCE_BUCKETS, n_models + 1), (1 << 16) * 3 // (2 * n_models), dtype=np.int64)
+        self.weights[:, n_models] = 0
+        self.hist = np.zeros(n_rows, dtype=np.uint64)
+        self.rc = np.zeros((n_models, n_rows), dtype=np.uint64)
+        self.slots = np.zeros((n_rows, n_models), dtype=np.int64)
+        self.inputs = np.zeros((n_rows, 3, n_models + 1), dtype=np.int64)
+        self.mixed = np.zeros((n_rows, 3), dtype=np.int64)
+        self.selector = np.zeros(n_rows, dtype=np.int64)
+
+    def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), 4), dtype=np.float64)
+        _predict(rows, step, self.hist, self.orders, self.positional, self.bits, self.offsets, self.prob, self.count, self.weights,
+                 self.slots, self.inputs, self.mixed, self.selector, out)
+        return out
+
+    def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
+        _update(step, first_row, symbols, coded, self.hist, self.rc, self.orders, self.bits, self.offsets, self.rc_models,
+                self.limits, self.prob, self.count, self.weights, self.slots, self.inputs, self.mixed,
+                self.selector, self.learning_rate)

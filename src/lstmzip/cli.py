@@ -1,0 +1,322 @@
+"""Command line: parses arguments, maps files to outputs, and turns errors into messages and exit codes.
+
+Exit status: 0 ok, 1 error (bad input, corrupt archive, I/O), 2 usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import click
+
+from . import __version__, container, pipeline
+from .errors import FastqError, LstmzipError
+from .fastq import open_input
+from .levels import DEFAULT_LEVEL
+
+FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq")
+SUFFIX = ".lz"
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM: clean up, then exit 130 (143 for SIGTERM)."""
+
+    def __init__(self, status: int):
+        self.status = status
+
+
+def _on_sigterm(signum, frame):
+    raise Interrupted(143)
+
+
+def _say(message: str) -> None:
+    click.echo(f"lstmzip: {message}", err=True)
+
+
+def _progress_bar(total: int | None, quiet: bool):
+    """A progress bar on stderr, only when stderr is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, leave=False, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _output_file(path: Path, force: bool, like: Path | None, mtime: int | None = None):
+    """A temporary file beside `path`, renamed to it on success and removed on any failure."""
+    if path.exists() and not force:
+        raise LstmzipError(f"{path} already exists; use -f to overwrite")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        if like is not None:
+            st = like.stat()
+            os.chmod(tmp, st.st_mode & 0o7777)
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        if mtime is not None:
+            os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _compressed_name(path: Path) -> tuple[Path, str]:
+    """reads.fq(.gz) -> reads.lz, stored name reads.fq; other names get .lz appended."""
+    name = path.name
+    for suffix in FASTQ_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            stored = name[:-3] if suffix.endswith(".gz") else name
+            return path.with_name(name[: -len(suffix)] + SUFFIX), stored
+    return path.with_name(name + SUFFIX), name[:-3] if name.endswith(".gz") else name
+
+
+def _decompressed_name(path: Path, stored: str | None) -> Path:
+    if stored and stored == os.path.basename(stored) and stored not in (".", "..") and "\0" not in stored:
+        return path.with_name(stored)
+    if path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX):
+        return path.with_name(path.name[: -len(SUFFIX)])
+    raise LstmzipError(f"{path}: unknown suffix and no stored name; use -c or -o")
+
+
+def _stored_header(path: Path) -> dict:
+    with open(path, "rb") as f:
+        return container.read_header(f)[0]
+
+
+def _run_each(files: tuple[str, ...], action: Callable[[str], None]) -> None:
+    """Run action per file; report errors, go on with the next file, exit 1 if any failed."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    failed = False
+    for name in files or ("-",):
+        try:
+            action(name)
+        except FastqError as error:
+            _say(f"{'stdin' if name == '-' else name}:{error.line}: {error.detail}")
+            failed = True
+        except LstmzipError as error:
+            _say(f"{'stdin' if name == '-' else name}: {error}")
+            failed = True
+        except OSError as error:
+            if isinstance(error, BrokenPipeError):
+                _quiet_broken_pipe()
+            _say(f"{'stdin' if name == '-' else name}: {error.strerror or error}")
+            failed = True
+        except (KeyboardInterrupt, Interrupted) as stop:
+            _say("interrupted")
+            sys.exit(stop.status if isinstance(stop, Interrupted) else 130)
+    if failed:
+        sys.exit(1)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (lstmzip cat F | head): stop quietly, as a killed C tool would."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(141)
+
+
+def _open_source(name: str) -> tuple[BinaryIO, Path | None]:
+    if name == "-":
+        return sys.stdin.buffer, None
+    path = Path(name)
+    if path.is_dir():
+        raise LstmzipError("is a directory")
+    return open(path, "rb"), path
+
+
+def _verbose_report(stats: pipeline.Stats, archive_bytes: int) -> None:
+    n = stats.bases
+    s = stats.stream_bytes
+    per = lambda key, count: f"{8 * s[key] / count:.3f}" if count else "-"
+    _say(f"  names     {s['names']:>12,} B  {per('names', stats.records)} bits/name")
+    _say(f"  bases     {s['bases']:>12,} B  {per('bases', n)} bits/base")
+    _say(f"  qualities {s['qualities']:>12,} B  {per('qualities', n)} bits/quality")
+    _say(f"  other     {s['layout'] + s['lengths']:>12,} B  (line layout, read lengths)")
+    ratio = stats.raw_bytes / archive_bytes if archive_bytes else 0
+    speed = stats.raw_bytes / stats.seconds / 1e6 if stats.seconds else 0
+    _say(f"  {stats.records:,} records, {stats.raw_bytes:,} -> {archive_bytes:,} B, ratio {ratio:.2f}, {speed:.2f} MB/s")
+
+
+def _threads_option(f):
+    return click.option("-T", "--threads", type=click.IntRange(min=0), default=0, show_default=True,
+                        help="Worker processes (0 = all cores). The output does not depend on it.")(f)
+
+
+def _common_output_options(f):
+    for option in reversed([
+        click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (one input only)."),
+        click.option("-f", "--force", is_flag=True, help="Overwrite existing files; allow a terminal."),
+        click.option("--rm", "remove", is_flag=True, help="Remove the input after success."),
+        click.option("-q", "--quiet", is_flag=True, help="No messages but errors."),
+        click.option("-v", "--verbose", is_flag=True, help="Report sizes and speed."),
+    ]):
+        f = option(f)
+    return _threads_option(f)
+
+
+def _check_output_options(files, output, to_stdout):
+    if output and (len(files) > 1 or to_stdout):
+        raise click.UsageError("-o takes one input file and cannot be combined with -c")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lstmzip")
+def main():
+    """Lossless FASTQ compressor."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path())
+@_common_output_options
+@click.option("-1", "level", flag_value=1, help="Fastest.")
+@click.option("-2", "level", flag_value=2, hidden=True)
+@click.option("-3", "level", flag_value=3, hidden=True)
+@click.option("-4", "level", flag_value=4, hidden=True)
+@click.option("-5", "level", flag_value=5, hidden=True)
+@click.option("-6", "level", flag_value=6, help="Default.")
+@click.option("-7", "level", flag_value=7, hidden=True)
+@click.option("-8", "level", flag_value=8, hidden=True)
+@click.option("-9", "level", flag_value=9, help="Smallest.")
+def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, level):
+    """Compress FASTQ (plain or gzip) FILES to FILE.lz; no FILE or - reads standard input."""
+    _check_output_options(files, output, to_stdout)
+    level = level or DEFAULT_LEVEL
+
+    def one(name: str) -> None:
+        source, path = _open_source(name)
+        with source:
+            mtime = int(path.stat().st_mtime) if path else None
+            if to_stdout or (path is None and not output):
+                if sys.stdout.isatty() and not force:
+                    raise LstmzipError("compressed data not written to a terminal; use -f to force")
+                target, stored = None, (_compressed_name(path)[1] if path else None)
+            else:
+                target, stored = _compressed_name(path) if path else (None, None)
+                target = Path(output) if output else target
+            with _progress_bar(path.stat().st_size if path else None, quiet) as bar:
+                run = lambda out: pipeline.compress_stream(open_input(source), out, level, threads, stored, mtime,
+                                                          bar.update if bar else None)
+                if target is None:
+                    stats = run(sys.stdout.buffer)
+                    sys.stdout.buffer.flush()
+                    archive_bytes = None
+                else:
+                    with _output_file(target, force, path) as out:
+                        stats = run(out)
+                        archive_bytes = out.tell()
+        if verbose:
+            _say(f"{name}:")
+            _verbose_report(stats, archive_bytes if archive_bytes is not None else sum(stats.stream_bytes.values()))
+        if remove and path and target is not None:
+            path.unlink()
+
+    _run_each(files, one)
+
+
+def _decompress_files(files, to_stdout, output, force, remove, quiet, verbose, threads, verify_only=False):
+    def one(name: str) -> None:
+        source, path = _open_source(name)
+        with source:
+            to_terminal = verify_only or to_stdout or (path is None and not output)
+            if not to_terminal:
+                header = _stored_header(path)
+                target = Path(output) if output else _decompressed_name(path, header.get("name"))
+            with _progress_bar(path.stat().st_size if path else None, quiet) as bar:
+                progress = bar.update if bar else None
+                if verify_only:
+                    header, stats = pipeline.decompress_stream(source, None, threads, progress)
+                elif to_terminal:
+                    header, stats = pipeline.decompress_stream(source, sys.stdout.buffer, threads, progress)
+                    sys.stdout.buffer.flush()
+                else:
+                    mtime = header.get("mtime") if isinstance(header.get("mtime"), int) else None
+                    with _output_file(target, force, path, mtime) as out:
+                        header, stats = pipeline.decompress_stream(source, out, threads, progress)
+        if verbose or verify_only and not quiet:
+            _say(f"{name}: ok, {stats.records:,} records, {stats.raw_bytes:,} bytes")
+        if remove and path and not to_terminal:
+            path.unlink()
+
+    _run_each(files, one)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path())
+@_common_output_options
+def decompress(files, to_stdout, output, force, remove, quiet, verbose, threads):
+    """Decompress FILE.lz to the stored name (or FILE without .lz); no FILE or - reads standard input."""
+    _check_output_options(files, output, to_stdout)
+    _decompress_files(files, to_stdout, output, force, remove, quiet, verbose, threads)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path())
+@_threads_option
+def cat(files, threads):
+    """Decompress FILES to standard output (= decompress -c)."""
+    _decompress_files(files, True, None, False, False, True, False, threads)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("-q", "--quiet", is_flag=True, help="No messages but errors.")
+@_threads_option
+def test(files, quiet, threads):
+    """Decode FILES and verify every checksum; write nothing."""
+    _decompress_files(files, False, None, False, False, quiet, False, threads, verify_only=True)
+
+
+def _describe(path: Path) -> dict:
+    with open(path, "rb") as f:
+        header, blocks, size = container.read_index(f)
+        stream_bytes = container.read_stream_sizes(f, blocks)
+    raw = sum(b.raw_size for b in blocks)
+    return {
+        "file": str(path),
+        "name": header.get("name"),
+        "level": header.get("level"),
+        "records": sum(b.records for b in blocks),
+        "bases": sum(b.bases for b in blocks),
+        "quality_values": sum(b.bases for b in blocks),
+        "raw_bytes": raw,
+        "archive_bytes": size,
+        "ratio": round(raw / size, 4) if size else None,
+        "blocks": len(blocks),
+        "streams": {"names": stream_bytes["names"], "bases": stream_bytes["bases"],
+                    "qualities": stream_bytes["qualities"],
+                    "other": size - stream_bytes["names"] - stream_bytes["bases"] - stream_bytes["qualities"]},
+    }
+
+
+@main.command(name="list")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(files, as_json):
+    """Show records, sizes, ratio and blocks of FILES, read from the index without decoding."""
+    described = []
+
+    def one(name: str) -> None:
+        described.append(_describe(Path(name)))
+
+    try:
+        _run_each(files, one)
+    finally:
+        if as_json:
+            click.echo(json.dumps({"files": described}, indent=2))
+        elif described:
+            click.echo(f"{'records':>10} {'bases':>13} {'raw':>14} {'archive':>12} {'ratio':>7} {'blocks':>6} {'level':>5}  name")
+            for d in described:
+                click.echo(f"{d['records']:>10,} {d['bases']:>13,} {d['raw_bytes']:>14,} {d['archive_bytes']:>12,} "
+                           f"{d['ratio'] or 0:>7.2f} {d['blocks']:>6} {d['level']:>5}  {d['file']}")

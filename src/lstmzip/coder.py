@@ -1,0 +1,80 @@
+"""Range coding of a column-major symbol array with a stepped predictor.
+
+A predictor sees one step (one position of all live rows) at a time: `predict` gives the probability of
+every symbol for a set of rows, `update` is told the step's true symbols. The encoder runs exactly the
+decoder's sequence of calls, so both sides compute the same probabilities. Probabilities are integer
+frequencies divided by a power of two or by their integer sum: exact in float64 on any machine.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import constriction
+import numpy as np
+
+from .errors import CorruptArchiveError
+from .rows import Rows
+
+# perfect=False: the fast, leaky quantisation; zero probabilities are lifted so every symbol is codable.
+MODEL = constriction.stream.model.Categorical(perfect=False)
+MAX_PROBABILITIES_PER_CALL = 1 << 21  # bounds the float64 table of one call
+FIRST_CHUNK, MAX_CHUNK = 64, 8192
+
+
+class SteppedPredictor(Protocol):
+    alphabet: int
+
+    def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
+        """float64 (len(rows), alphabet) probabilities for these rows at this step."""
+
+    def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
+        """The true symbols of rows first_row .. first_row + len(symbols) - 1 at this step; coded[i] is
+        False where nothing was coded (the symbol is then 0)."""
+
+
+def _chunks(live: int, alphabet: int):
+    """Row ranges of one step. A step is coded in chunks that grow geometrically, and the model learns
+    after each: a context seen for the first time in this step is learnt after a few rows, not after
+    all of them. The schedule depends only on the step's width, so the decoder repeats it."""
+    largest = max(1, min(MAX_CHUNK, MAX_PROBABILITIES_PER_CALL // alphabet))
+    lo, size = 0, FIRST_CHUNK
+    while lo < live:
+        hi = min(live, lo + size)
+        yield lo, hi
+        lo, size = hi, min(largest, 2 * size)
+
+
+def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: np.ndarray) -> bytes:
+    """symbols: column-major symbol indices; coded: bool column-major (False = not coded, symbol is 0)."""
+    encoder = constriction.stream.queue.RangeEncoder()
+    for step in range(rows.steps):
+        start = rows.col_start[step]
+        for lo, hi in _chunks(rows.live(step), predictor.alphabet):
+            chunk_symbols = symbols[start + lo : start + hi].astype(np.int32)
+            chunk_coded = coded[start + lo : start + hi]
+            which = np.flatnonzero(chunk_coded).astype(np.int32)
+            if len(which):
+                encoder.encode(chunk_symbols[which], MODEL, predictor.predict(step, which + lo))
+            predictor.update(step, lo, chunk_symbols, chunk_coded)
+    return encoder.get_compressed().tobytes()
+
+
+def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: bytes) -> np.ndarray:
+    if len(data) % 4:
+        raise CorruptArchiveError("range-coded stream has a partial word")
+    decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
+    symbols = np.zeros(len(coded), dtype=np.int32)
+    for step in range(rows.steps):
+        start = rows.col_start[step]
+        for lo, hi in _chunks(rows.live(step), predictor.alphabet):
+            chunk_symbols = symbols[start + lo : start + hi]
+            chunk_coded = coded[start + lo : start + hi]
+            which = np.flatnonzero(chunk_coded).astype(np.int32)
+            if len(which):
+                try:
+                    chunk_symbols[which] = decoder.decode(MODEL, predictor.predict(step, which + lo))
+                except (ValueError, RuntimeError) as error:
+                    raise CorruptArchiveError(f"range-coded stream is corrupt ({error})") from None
+            predictor.update(step, lo, chunk_symbols, chunk_coded)
+    return symbols

@@ -1,0 +1,230 @@
+"""The archive container, version 1.0 (docs/FORMAT.md is the specification).
+
+header | block* | index | footer. All integers little-endian. Every part carries a CRC32; each block
+also carries the xxh64 of its decoded bytes. Readers check every size against sane maxima and against
+what remains before reading or allocating.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+from .errors import CorruptArchiveError
+
+MAGIC = b"\x89LZQ"
+FOOTER_MAGIC = b"LZQ\x89"
+LZIP_MAGIC = b"LZIP"
+VERSION = (1, 0)
+MAX_HEADER_JSON = 1 << 20
+N_STREAMS = 5
+MAX_RECORD_BYTES = 1 << 28  # a block may exceed its byte limit by one record of at most this size
+
+_HEAD = struct.Struct("<4sBBHI")  # magic, major, minor, flags, json length
+_BLOCK = struct.Struct(f"<cIQQB{N_STREAMS}Q{N_STREAMS}IQ")  # tag, records, raw, bases, n, sizes, crcs, xxh64
+_INDEX_ENTRY = struct.Struct("<QQQQQ")  # offset, stored bytes, records, raw bytes, bases
+_FOOTER = struct.Struct("<QQQQI4s")  # index offset, blocks, records, raw bytes, crc of the first 32 bytes, magic
+FOOTER_SIZE = _FOOTER.size
+READ_CHUNK = 1 << 24
+
+
+@dataclass
+class BlockInfo:
+    offset: int
+    stored: int  # bytes of the block in the archive, header included
+    records: int
+    raw_size: int
+    bases: int
+    sizes: tuple = ()
+    crcs: tuple = ()
+    digest: int = 0
+
+
+def _crc(data: bytes) -> int:
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+def _read_exact(f: BinaryIO, size: int, what: str) -> bytes:
+    """Read size bytes in bounded chunks, so a corrupt size cannot allocate more than the file holds."""
+    parts = []
+    left = size
+    while left:
+        part = f.read(min(left, READ_CHUNK))
+        if not part:
+            raise CorruptArchiveError(f"archive is truncated (in the {what})")
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _check_magic(start: bytes) -> None:
+    if start[:4] == LZIP_MAGIC:
+        raise CorruptArchiveError("this is an lzip file, not an lstmzip archive (decompress it with lzip -d)")
+    if start[:4] != MAGIC[: len(start[:4])] or len(start) < 4:
+        raise CorruptArchiveError("not an lstmzip archive")
+
+
+class ArchiveWriter:
+    def __init__(self, out: BinaryIO, header: dict):
+        self.out = out
+        payload = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+        head = _HEAD.pack(MAGIC, *VERSION, 0, len(payload)) + payload
+        self._write(head + struct.pack("<I", _crc(head)))
+        self.index: list[BlockInfo] = []
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.offset = getattr(self, "offset", 0) + len(data)
+
+    def write_block(self, records: int, raw_size: int, bases: int, streams: list[bytes], digest: int) -> None:
+        sizes = [len(s) for s in streams]
+        crcs = [_crc(s) for s in streams]
+        head = _BLOCK.pack(b"B", records, raw_size, bases, N_STREAMS, *sizes, *crcs, digest)
+        head += struct.pack("<I", _crc(head))
+        self.index.append(BlockInfo(self.offset, len(head) + sum(sizes), records, raw_size, bases))
+        self._write(head)
+        for stream in streams:
+            self._write(stream)
+
+    def close(self) -> None:
+        index_offset = self.offset
+        index = b"I" + struct.pack("<Q", len(self.index)) + b"".join(
+            _INDEX_ENTRY.pack(b.offset, b.stored, b.records, b.raw_size, b.bases) for b in self.index)
+        self._write(index + struct.pack("<I", _crc(index)))
+        totals = struct.pack("<QQQQ", index_offset, len(self.index), sum(b.records for b in self.index),
+                             sum(b.raw_size for b in self.index))
+        self._write(totals + struct.pack("<I", _crc(totals)) + FOOTER_MAGIC)
+
+
+def read_header(f: BinaryIO) -> tuple[dict, int]:
+    """The header's JSON object and the header's size in bytes."""
+    start = f.read(_HEAD.size)
+    _check_magic(start)
+    if len(start) < _HEAD.size:
+        raise CorruptArchiveError("archive is truncated (in the header)")
+    _, major, minor, flags, length = _HEAD.unpack(start)
+    if major != VERSION[0]:
+        raise CorruptArchiveError(f"archive format version {major}.{minor} is not supported by this lstmzip")
+    if flags:
+        raise CorruptArchiveError("archive header has reserved flags set")
+    if length > MAX_HEADER_JSON:
+        raise CorruptArchiveError("archive header is corrupt (too long)")
+    payload = _read_exact(f, length, "header")
+    (crc,) = struct.unpack("<I", _read_exact(f, 4, "header"))
+    if crc != _crc(start + payload):
+        raise CorruptArchiveError("archive header is corrupt (checksum mismatch)")
+    try:
+        header = json.loads(payload)
+    except ValueError:
+        raise CorruptArchiveError("archive header is corrupt") from None
+    if not isinstance(header, dict):
+        raise CorruptArchiveError("archive header is corrupt")
+    return header, _HEAD.size + length + 4
+
+
+def read_blocks(f: BinaryIO, params: dict, header_size: int) -> Iterator[tuple[BlockInfo, list[bytes]]]:
+    """Yield each block with its streams, CRC-checked, then check the index and footer and that the
+    archive ends there. Works on pipes: nothing is seeked."""
+    max_records = params["block_records"]
+    max_raw = params["block_bytes"] + MAX_RECORD_BYTES
+    offset = header_size
+    seen: list[BlockInfo] = []
+    while True:
+        tag = _read_exact(f, 1, "block list")
+        if tag == b"I":
+            break
+        if tag != b"B":
+            raise CorruptArchiveError(f"archive is corrupt (unexpected byte at offset {offset})")
+        rest = _read_exact(f, _BLOCK.size - 1 + 4, "block header")
+        head = tag + rest[:-4]
+        if struct.unpack("<I", rest[-4:])[0] != _crc(head):
+            raise CorruptArchiveError(f"block {len(seen) + 1} header is corrupt (checksum mismatch)")
+        fields = _BLOCK.unpack(head)
+        records, raw_size, bases, n_streams = fields[1:5]
+        sizes, crcs, digest = fields[5 : 5 + N_STREAMS], fields[5 + N_STREAMS : 5 + 2 * N_STREAMS], fields[-1]
+        if n_streams != N_STREAMS or records > max_records or raw_size > max_raw or 2 * bases > raw_size:
+            raise CorruptArchiveError(f"block {len(seen) + 1} header is corrupt (impossible sizes)")
+        streams = []
+        for size, crc in zip(sizes, crcs):
+            if size > 2 * raw_size + (1 << 20):
+                raise CorruptArchiveError(f"block {len(seen) + 1} header is corrupt (impossible sizes)")
+            stream = _read_exact(f, size, f"block {len(seen) + 1}")
+            if _crc(stream) != crc:
+                raise CorruptArchiveError(f"block {len(seen) + 1} is corrupt (checksum mismatch)")
+            streams.append(stream)
+        info = BlockInfo(offset, _BLOCK.size + 4 + sum(sizes), records, raw_size, bases, sizes, crcs, digest)
+        offset += info.stored
+        seen.append(info)
+        yield info, streams
+    _check_index_and_footer(f, seen, offset)
+
+
+def _check_index_and_footer(f: BinaryIO, seen: list[BlockInfo], index_offset: int) -> None:
+    count_bytes = _read_exact(f, 8, "index")
+    (count,) = struct.unpack("<Q", count_bytes)
+    if count != len(seen):
+        raise CorruptArchiveError("archive index does not match its blocks")
+    entries = _read_exact(f, count * _INDEX_ENTRY.size, "index")
+    (crc,) = struct.unpack("<I", _read_exact(f, 4, "index"))
+    if crc != _crc(b"I" + count_bytes + entries):
+        raise CorruptArchiveError("archive index is corrupt (checksum mismatch)")
+    for i, block in enumerate(seen):
+        entry = _INDEX_ENTRY.unpack_from(entries, i * _INDEX_ENTRY.size)
+        if entry != (block.offset, block.stored, block.records, block.raw_size, block.bases):
+            raise CorruptArchiveError("archive index does not match its blocks")
+    footer = _read_exact(f, FOOTER_SIZE, "footer")
+    _check_footer(footer, index_offset, seen)
+    if f.read(1):
+        raise CorruptArchiveError("archive has trailing bytes after its end")
+
+
+def _check_footer(footer: bytes, index_offset: int | None, blocks: list[BlockInfo]) -> tuple:
+    fields = _FOOTER.unpack(footer)
+    if fields[-1] != FOOTER_MAGIC:
+        raise CorruptArchiveError("archive is truncated or has trailing bytes (no end marker)")
+    if fields[4] != _crc(footer[:32]):
+        raise CorruptArchiveError("archive footer is corrupt (checksum mismatch)")
+    if index_offset is not None and (
+        fields[0] != index_offset or fields[1] != len(blocks) or fields[2] != sum(b.records for b in blocks)
+        or fields[3] != sum(b.raw_size for b in blocks)
+    ):
+        raise CorruptArchiveError("archive footer does not match its blocks")
+    return fields
+
+
+def read_index(f: BinaryIO) -> tuple[dict, list[BlockInfo], int]:
+    """Header, block list and archive size from a seekable archive, without reading the blocks."""
+    header, _ = read_header(f)
+    size = f.seek(0, 2)
+    if size < FOOTER_SIZE:
+        raise CorruptArchiveError("archive is truncated")
+    f.seek(size - FOOTER_SIZE)
+    index_offset, count, _, _, _, _ = _check_footer(f.read(FOOTER_SIZE), None, [])
+    index_size = 1 + 8 + count * _INDEX_ENTRY.size + 4
+    if index_offset + index_size + FOOTER_SIZE != size:
+        raise CorruptArchiveError("archive footer is corrupt (index out of place)")
+    f.seek(index_offset)
+    index = f.read(index_size)
+    if index[:1] != b"I" or _crc(index[:-4]) != struct.unpack("<I", index[-4:])[0]:
+        raise CorruptArchiveError("archive index is corrupt (checksum mismatch)")
+    blocks = [BlockInfo(*_INDEX_ENTRY.unpack_from(index, 9 + i * _INDEX_ENTRY.size)) for i in range(count)]
+    return header, blocks, size
+
+
+def read_stream_sizes(f: BinaryIO, blocks: list[BlockInfo]) -> dict:
+    """Stored bytes per stream, summed over the blocks, from the block headers (no decoding)."""
+    from .streams import STREAM_NAMES
+
+    totals = dict.fromkeys(STREAM_NAMES, 0)
+    for number, block in enumerate(blocks, 1):
+        f.seek(block.offset)
+        head = f.read(_BLOCK.size + 4)
+        if len(head) != _BLOCK.size + 4 or _crc(head[:-4]) != struct.unpack("<I", head[-4:])[0]:
+            raise CorruptArchiveError(f"block {number} header is corrupt (checksum mismatch)")
+        sizes = _BLOCK.unpack(head[:-4])[5 : 5 + N_STREAMS]
+        for key, size in zip(STREAM_NAMES, sizes):
+            totals[key] += size
+    return totals

@@ -1,0 +1,74 @@
+"""Compression levels: named presets of the model parameters. The chosen parameters are stored in the
+archive header, so decompress needs no options and a later change of presets never breaks old archives."""
+
+from __future__ import annotations
+
+from .errors import CorruptArchiveError
+
+DEFAULT_LEVEL = 6
+MiB = 1 << 20
+MAX_BASE_TABLE = 1 << 28  # counters of all base models together (3 bytes each)
+
+
+def _bases(orders, bits, limits, reverse):
+    return {"orders": orders, "table_bits": bits, "count_limits": limits, "positional": [0] * len(orders),
+            "reverse_complement": reverse, "learning_rate": 4}
+
+
+def params_for_level(level: int) -> dict:
+    if not 1 <= level <= 9:
+        raise ValueError("level must be 1..9")
+    if level <= 3:
+        bases = _bases([2, 11, 16], [4, 22, 22], [30, 255, 255], [0, 1, 1])
+        qualities = {"q2_levels": 8, "q3_levels": 4, "increment": 16, "total_limit": 65000}
+    elif level <= 6:
+        bases = _bases([2, 6, 11, 14, 18, 22], [4, 12, 22, 22, 22, 22], [30, 60, 255, 255, 255, 255],
+                       [0, 0, 1, 1, 1, 1])
+        qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000}
+    else:
+        bases = _bases([2, 6, 11, 14, 18, 22], [4, 12, 22, 24, 24, 24], [30, 60, 255, 255, 255, 255],
+                       [0, 0, 1, 1, 1, 1])
+        qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000}
+    return {
+        "block_records": 1 << 22,
+        "block_bytes": (32 if level <= 3 else 64 if level <= 6 else 256) * MiB,
+        "row_width": 1024,
+        "bases": bases,
+        "qualities": qualities,
+    }
+
+
+def _int(value, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise CorruptArchiveError("archive header has invalid model parameters")
+    return value
+
+
+def check_params(params) -> dict:
+    """Validate parameters read from an archive: a crafted header must not make the decoder allocate
+    huge tables or loop forever."""
+    try:
+        _int(params["block_records"], 1, 1 << 26)
+        _int(params["block_bytes"], 1, 1 << 34)
+        _int(params["row_width"], 1, 1 << 16)
+        bases = params["bases"]
+        n = len(bases["orders"])
+        _int(n, 1, 16)
+        for key in ("orders", "table_bits", "count_limits", "positional", "reverse_complement"):
+            if not isinstance(bases[key], list) or len(bases[key]) != n:
+                raise CorruptArchiveError("archive header has invalid model parameters")
+        for order, bits, limit, positional, reverse in zip(
+                bases["orders"], bases["table_bits"], bases["count_limits"], bases["positional"],
+                bases["reverse_complement"]):
+            _int(order, 1, 31), _int(bits, 1, 26), _int(limit, 1, 255), _int(positional, 0, 1), _int(reverse, 0, 1)
+        if sum(4 << bits for bits in bases["table_bits"]) > MAX_BASE_TABLE:
+            raise CorruptArchiveError("archive header has invalid model parameters")
+        _int(bases["learning_rate"], 0, 1 << 16)
+        qualities = params["qualities"]
+        _int(qualities["q2_levels"], 1, 128)
+        _int(qualities["q3_levels"], 1, 128)
+        # counts are uint16: a total at the limit plus one increment must still fit
+        _int(qualities["total_limit"], 2, 65535 - _int(qualities["increment"], 1, 1 << 12))
+    except (KeyError, TypeError):
+        raise CorruptArchiveError("archive header has invalid model parameters") from None
+    return params

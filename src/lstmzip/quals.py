@@ -1,0 +1,123 @@
+"""Quality model: adaptive frequency counts in a context of the previous qualities, the position in the
+read and how often the qualities have changed so far (the context fqzcomp_qual uses).
+
+Symbols are indices into the block's sorted alphabet of quality characters, so Phred+33, Phred+64 and
+binned qualities need no flag. Counts are integers; probabilities are counts / their integer total.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+POSITION_BUCKETS = 128  # quality depends strongly on the cycle: keep positions apart up to 128
+CHANGE_BUCKETS = 8
+# Buckets of the number of quality changes so far in the read: 0, 1, 2, 3-4, 5-8, 9-16, 17-32, 33+.
+CHANGE_BUCKET = np.minimum(np.array([0, 1, 2] + [3] * 2 + [4] * 4 + [5] * 8 + [6] * 16 + [7], dtype=np.int64), 7)
+COUNT_INIT = 1
+MAX_COUNTS = 1 << 25  # 64 MiB of uint16 counters
+
+
+def _levels(alphabet: int, buckets: int) -> np.ndarray:
+    """Map symbol index -> one of `buckets` levels (all symbols kept apart when they fit)."""
+    buckets = min(alphabet, buckets)
+    return (np.arange(alphabet) * buckets // alphabet).astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _predict(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, level3, n2, n3, position_shift,
+             counts, totals, contexts, out):
+    n_changes = len(CHANGE_BUCKET) - 1
+    inner = alphabet * n2 * n3
+    for j in range(len(rows)):
+        r = rows[j]
+        position = min((row_offset[r] + step) >> position_shift, POSITION_BUCKETS - 1)
+        ctx = (q1[r] * n2 + level2[q2[r]]) * n3 + level3[max(q2[r], q3[r])]
+        ctx = (position * inner + ctx) * CHANGE_BUCKETS + CHANGE_BUCKET[min(changes[r], n_changes)]
+        contexts[r] = ctx
+        total = np.float64(totals[ctx])
+        base = ctx * alphabet
+        for s in range(alphabet):
+            out[j, s] = counts[base + s] / total
+
+
+@numba.njit(cache=True)
+def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, totals, contexts, increment, total_limit):
+    for j in range(len(symbols)):
+        r = first_row + j
+        s = symbols[j]
+        ctx = contexts[r]
+        base = ctx * alphabet
+        counts[base + s] += increment
+        totals[ctx] += increment
+        if totals[ctx] > total_limit:
+            total = 0
+            for i in range(alphabet):
+                c = (np.int64(counts[base + i]) + 1) >> 1
+                counts[base + i] = c
+                total += c
+            totals[ctx] = total
+        if s != q1[r]:
+            changes[r] += 1
+        q3[r] = q2[r]
+        q2[r] = q1[r]
+        q1[r] = s
+
+
+class QualityModel:
+    """A stepped predictor (see coder.py) for quality symbol indices 0..alphabet-1."""
+
+    def __init__(self, params: dict, alphabet: int, row_offset: np.ndarray, max_length: int):
+        self.alphabet = alphabet
+        self.row_offset = row_offset
+        self.increment = int(params["increment"])
+        self.total_limit = int(params["total_limit"])
+        q2_levels, q3_levels = params["q2_levels"], params["q3_levels"]
+        while alphabet * alphabet * q2_levels * q3_levels * POSITION_BUCKETS * CHANGE_BUCKETS > MAX_COUNTS and q2_levels > 1:
+            # wide alphabets (nanopore) keep fewer levels of the older qualities
+            q3_levels = max(1, q3_levels // 2)
+            q2_levels = q2_levels if q3_levels < q2_levels // 2 else max(1, q2_levels // 2)
+        self.level2 = _levels(alphabet, q2_levels)
+        self.level3 = _levels(alphabet, q3_levels)
+        self.n2, self.n3 = int(self.level2.max(initial=0)) + 1, int(self.level3.max(initial=0)) + 1
+        self.position_shift = max(0, int(max_length - 1).bit_length() - 7)
+        n_contexts = alphabet * self.n2 * self.n3 * POSITION_BUCKETS * CHANGE_BUCKETS
+        self.counts = np.full(n_contexts * alphabet, COUNT_INIT, dtype=np.uint16)
+        self.totals = np.full(n_contexts, COUNT_INIT * alphabet, dtype=np.int64)
+        # Position is the outermost context component, so one position's tables are one slice.
+        self.slice = n_contexts // POSITION_BUCKETS
+        self.started = np.zeros(POSITION_BUCKETS, dtype=bool)
+        self.prepared_step = -1
+        self.row_offsets_in_use = np.unique(row_offset)
+        n_rows = len(row_offset)
+        self.q1, self.q2, self.q3, self.changes, self.contexts = (np.zeros(n_rows, dtype=np.int64) for _ in range(5))
+
+    def _start_positions(self, step: int) -> None:
+        """A step is coded at once, so a position seen for the first time would start from flat counts for
+        all its rows. Instead it starts from the previous position's counts, halved: quality statistics
+        drift slowly along the read."""
+        offsets = self.row_offsets_in_use  # rows of long reads start at multiples of the row width
+        for bucket in np.minimum((offsets + step) >> self.position_shift, POSITION_BUCKETS - 1):
+            if self.started[bucket]:
+                continue
+            self.started[bucket] = True
+            if bucket == 0 or not self.started[bucket - 1]:
+                continue
+            k, width = self.alphabet, self.slice
+            source = self.counts[(bucket - 1) * width * k : bucket * width * k]
+            inherited = np.maximum(source >> 1, COUNT_INIT).astype(np.uint16)
+            self.counts[bucket * width * k : (bucket + 1) * width * k] = inherited
+            self.totals[bucket * width : (bucket + 1) * width] = inherited.reshape(width, k).sum(axis=1)
+
+    def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
+        if step != self.prepared_step:
+            self.prepared_step = step
+            self._start_positions(step)
+        out = np.empty((len(rows), self.alphabet), dtype=np.float64)
+        _predict(rows, step, self.alphabet, self.row_offset, self.q1, self.q2, self.q3, self.changes, self.level2,
+                 self.level3, self.n2, self.n3, self.position_shift, self.counts, self.totals, self.contexts, out)
+        return out
+
+    def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
+        _update(first_row, symbols, coded, self.alphabet, self.q1, self.q2, self.q3, self.changes, self.counts, self.totals,
+                self.contexts, self.increment, self.total_limit)

@@ -1,0 +1,58 @@
+"""Batch layout: one coding step is one position for all reads of a block.
+
+Reads are cut into rows of at most `width` symbols (so a 400 kbp read does not make 400,000 narrow
+steps), rows are sorted longest first, and symbols are stored column-major: step p holds the symbol at
+position p of rows 0 .. live[p]-1. Models keep per-row state and see whole columns at once.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Rows:
+    row_offset: np.ndarray  # int64, position of each row's first symbol within its read
+    col_start: np.ndarray  # int64, step p occupies [col_start[p], col_start[p + 1]) of the column-major array
+    order: np.ndarray  # int64, column-major index -> index in the read-major (concatenated) symbols
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_offset)
+
+    @property
+    def steps(self) -> int:
+        return len(self.col_start) - 1
+
+    def live(self, step: int) -> int:
+        return int(self.col_start[step + 1] - self.col_start[step])
+
+    def to_columns(self, flat: np.ndarray) -> np.ndarray:
+        return flat[self.order]
+
+    def to_reads(self, columns: np.ndarray) -> np.ndarray:
+        flat = np.empty_like(columns)
+        flat[self.order] = columns
+        return flat
+
+
+def make_rows(lengths: np.ndarray, width: int) -> Rows:
+    lengths = np.asarray(lengths, dtype=np.int64)
+    pieces = -(-lengths // width)  # rows per read; an empty read has none
+    read_of_row = np.repeat(np.arange(len(lengths)), pieces)
+    first_row = np.concatenate(([0], np.cumsum(pieces)[:-1]))
+    row_offset = (np.arange(len(read_of_row)) - np.repeat(first_row, pieces)) * width
+    row_len = np.minimum(width, lengths[read_of_row] - row_offset)
+    read_start = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    by_length = np.argsort(-row_len, kind="stable")
+    row_offset, row_len = row_offset[by_length], row_len[by_length]
+    row_start = read_start[read_of_row[by_length]] + row_offset
+
+    steps = int(row_len[0]) if len(row_len) else 0
+    # rows are sorted by length, descending: live[p] = how many rows are longer than p
+    live = np.searchsorted(-row_len, -np.arange(steps), side="left")
+    col_start = np.concatenate(([0], np.cumsum(live)))
+    order = np.empty(int(col_start[-1]), dtype=np.int64)
+    for p in range(steps):
+        order[col_start[p] : col_start[p + 1]] = row_start[: live[p]] + p
+    return Rows(row_offset, col_start, order)

@@ -1,0 +1,133 @@
+"""A block's columns as independent streams, and back.
+
+Streams: layout (line endings, '+' forms, final newline), lengths, names, bases, qualities. The bases
+and qualities streams are the expensive ones; they are separate functions so worker processes can
+code them in parallel. Decoders check every count against the block header before allocating.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import coder, packing
+from .bases import BaseModel
+from .errors import CorruptArchiveError
+from .fastq import PLUS_OTHER, Block
+from .quals import QualityModel
+from .rows import make_rows
+
+STREAM_NAMES = ("layout", "lengths", "names", "bases", "qualities")
+
+BASE_CODE = np.full(256, 4, dtype=np.int32)  # A C G T -> 0..3, anything else is an exception
+for _code, _letter in enumerate(b"ACGT"):
+    BASE_CODE[_letter] = _code
+BASE_LETTER = np.frombuffer(b"ACGT", dtype=np.uint8)
+
+
+def encode_layout(block: Block) -> bytes:
+    return packing.join_sections([
+        packing.compress(block.layout.tobytes()),
+        packing.compress(b"\n".join(block.plus_texts)),
+        bytes([block.final_newline]),
+    ])
+
+
+def decode_layout(data: bytes, records: int, raw_size: int) -> tuple[np.ndarray, list[bytes], bool]:
+    layout_bytes, plus_bytes, final = packing.split_sections(data, 3)
+    layout = np.frombuffer(packing.decompress(layout_bytes, records), dtype=np.uint8)
+    if len(layout) != records or (layout >> 4 > PLUS_OTHER).any():
+        raise CorruptArchiveError("layout stream does not match the block")
+    n_other = int(np.count_nonzero(layout >> 4 == PLUS_OTHER))
+    plus_texts = packing.decompress(plus_bytes, raw_size).split(b"\n") if n_other else []
+    if len(plus_texts) != n_other or final not in (b"\x00", b"\x01"):
+        raise CorruptArchiveError("layout stream does not match the block")
+    return layout, plus_texts, final == b"\x01"
+
+
+def encode_lengths(lengths: np.ndarray) -> bytes:
+    return packing.pack_ints(lengths)
+
+
+def decode_lengths(data: bytes, records: int, raw_size: int) -> np.ndarray:
+    lengths = packing.unpack_ints(data, records)
+    if (lengths < 0).any() or 2 * int(lengths.sum()) > raw_size:
+        raise CorruptArchiveError("read lengths do not match the block size")
+    return lengths
+
+
+def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict) -> bytes:
+    """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model."""
+    lower = (seq >= ord("a")) & (seq <= ord("z"))
+    upper = np.where(lower, seq & 0xDF, seq)
+    case_changes = np.flatnonzero(np.diff(lower.astype(np.int8), prepend=0, append=0))
+    symbols = BASE_CODE[upper]
+    exceptions = np.flatnonzero(symbols == 4)
+    rows = make_rows(lengths, params["row_width"])
+    columns = rows.to_columns(symbols)
+    coded = columns < 4
+    columns[~coded] = 0
+    words = coder.encode(BaseModel(params["bases"], rows.n_rows, len(columns)), rows, columns, coded)
+    return packing.join_sections([
+        np.array([len(case_changes), len(exceptions)], dtype="<u8").tobytes(),
+        packing.pack_ints(np.diff(case_changes, prepend=0)),
+        packing.pack_ints(np.diff(exceptions, prepend=-1)),
+        packing.compress(upper[exceptions].tobytes()),
+        words,
+    ])
+
+
+def _positions(gaps: bytes, count: int, start: int, total: int) -> np.ndarray:
+    positions = np.cumsum(packing.unpack_ints(gaps, count)) + start
+    if count and (positions[0] < 0 or (np.diff(positions) <= 0).any() or positions[-1] > total):
+        raise CorruptArchiveError("base exceptions are out of range")
+    return positions
+
+
+def decode_bases(data: bytes, lengths: np.ndarray, params: dict) -> np.ndarray:
+    counts, case_gaps, exception_gaps, exception_bytes, words = packing.split_sections(data, 5)
+    total = int(lengths.sum())
+    if len(counts) != 16:
+        raise CorruptArchiveError("base stream header is corrupt")
+    n_case, n_exceptions = (int(x) for x in np.frombuffer(counts, dtype="<u8"))
+    if n_case > total + 1 or n_exceptions > total:
+        raise CorruptArchiveError("base exception counts exceed the block")
+    case_changes = _positions(case_gaps, n_case, 0, total)
+    exceptions = _positions(exception_gaps, n_exceptions, -1, total - 1)
+    letters = np.frombuffer(packing.decompress(exception_bytes, n_exceptions), dtype=np.uint8)
+    if len(letters) != n_exceptions or n_case % 2:
+        raise CorruptArchiveError("base exceptions do not match the block")
+    rows = make_rows(lengths, params["row_width"])
+    is_exception = np.zeros(total, dtype=bool)
+    is_exception[exceptions] = True
+    coded = rows.to_columns(~is_exception)
+    columns = coder.decode(BaseModel(params["bases"], rows.n_rows, len(coded)), rows, coded, words)
+    seq = BASE_LETTER[rows.to_reads(columns)]
+    seq[exceptions] = letters
+    lower = np.cumsum(np.bincount(case_changes, minlength=total + 1)[:total]) % 2 == 1
+    seq[lower] |= 0x20
+    return seq
+
+
+def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict) -> bytes:
+    alphabet, symbols = np.unique(qual, return_inverse=True)
+    words = b""
+    if len(alphabet) > 1:  # one value (or none) needs no coding at all
+        rows = make_rows(lengths, params["row_width"])
+        columns = rows.to_columns(symbols.astype(np.int32))
+        model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
+        words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool))
+    return packing.join_sections([alphabet.tobytes(), words])
+
+
+def decode_qualities(data: bytes, lengths: np.ndarray, params: dict) -> np.ndarray:
+    alphabet_bytes, words = packing.split_sections(data, 2)
+    alphabet = np.frombuffer(alphabet_bytes, dtype=np.uint8)
+    total = int(lengths.sum())
+    if (total and not len(alphabet)) or (alphabet < 33).any() or (alphabet > 126).any() or (np.diff(alphabet.astype(int)) <= 0).any():
+        raise CorruptArchiveError("quality alphabet is corrupt")
+    if len(alphabet) <= 1:
+        return np.full(total, alphabet[0] if len(alphabet) else 0, dtype=np.uint8)
+    rows = make_rows(lengths, params["row_width"])
+    model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
+    columns = coder.decode(model, rows, np.ones(total, dtype=bool), words)
+    return alphabet[rows.to_reads(columns)]
