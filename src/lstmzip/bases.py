@@ -140,7 +140,7 @@ class BaseModel:
         self.hist = np.zeros(n_rows, dtype=np.uint64)
         self.rc = np.zeros((n_models, n_rows), dtype=np.uint64)
         self.slots = np.zeros((n_rows, n_models), dtype=np.int64)
-        self.inputs = np.zeros((n_rows, 3, n_models + 1), dtype=np.int64)
+        self.inputs = np.zeros((n_rows, 3, n_models + 1), dtype=np.int32)
         self.mixed = np.zeros((n_rows, 3), dtype=np.int64)
         self.selector = np.zeros(n_rows, dtype=np.int64)
 

@@ -46,16 +46,18 @@ def _chunks(live: int, alphabet: int):
 
 
 def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: np.ndarray) -> bytes:
-    """symbols: column-major symbol indices; coded: bool column-major (False = not coded, symbol is 0)."""
+    """symbols: uint8 column-major symbol indices; coded: bool column-major (False = not coded, symbol 0).
+    The model sees the same dtypes as in decode, so both run the same compiled code."""
+    symbols = np.asarray(symbols, dtype=np.uint8)
     encoder = constriction.stream.queue.RangeEncoder()
     for step in range(rows.steps):
         start = rows.col_start[step]
         for lo, hi in _chunks(rows.live(step), predictor.alphabet):
-            chunk_symbols = symbols[start + lo : start + hi].astype(np.int32)
+            chunk_symbols = symbols[start + lo : start + hi]
             chunk_coded = coded[start + lo : start + hi]
             which = np.flatnonzero(chunk_coded).astype(np.int32)
             if len(which):
-                encoder.encode(chunk_symbols[which], MODEL, predictor.predict(step, which + lo))
+                encoder.encode(chunk_symbols[which].astype(np.int32), MODEL, predictor.predict(step, which + lo))
             predictor.update(step, lo, chunk_symbols, chunk_coded)
     return encoder.get_compressed().tobytes()
 
@@ -64,7 +66,7 @@ def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: byt
     if len(data) % 4:
         raise CorruptArchiveError("range-coded stream has a partial word")
     decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
-    symbols = np.zeros(len(coded), dtype=np.int32)
+    symbols = np.zeros(len(coded), dtype=np.uint8)  # every alphabet here has at most 256 symbols
     for step in range(rows.steps):
         start = rows.col_start[step]
         for lo, hi in _chunks(rows.live(step), predictor.alphabet):
@@ -74,7 +76,7 @@ def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: byt
             if len(which):
                 try:
                     chunk_symbols[which] = decoder.decode(MODEL, predictor.predict(step, which + lo))
-                except (ValueError, RuntimeError) as error:
+                except Exception as error:  # constriction raises AssertionError on impossible data
                     raise CorruptArchiveError(f"range-coded stream is corrupt ({error})") from None
             predictor.update(step, lo, chunk_symbols, chunk_coded)
     return symbols

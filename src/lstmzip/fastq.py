@@ -66,7 +66,10 @@ def _parse_records(lines: list[bytes], first_line: int, final_newline: bool) -> 
 
     for i, head in enumerate(heads):
         if not head.startswith(b"@"):
-            what = "a FASTA header" if head.startswith(b">") else repr(head[:20].decode("latin-1"))
+            if head.startswith(b">"):
+                what = "a FASTA header"
+            else:
+                what = repr(head[:20].decode("latin-1")) if head else "an empty line"
             raise FastqError(first_line + 4 * i, f"expected a name line starting with '@', found {what}")
     names = [head[1:] for head in heads]
 

@@ -1,58 +1,69 @@
 """Lossless coding of FASTQ read names (header lines without the '@').
 
-The method follows CRAM 3.1's tok3 and fqzcomp5's name coder, kept simple:
+The method follows CRAM 3.1's tok3 and fqzcomp5's name coder, kept simple.
 
-* Each name is split into tokens.  A token is an optional run of punctuation
-  (any byte that is not an ASCII letter or digit), then an optional run of
-  letters, then a run of digits; or, where no digits follow, the punctuation
-  and/or letters alone.  ``HWI-ST593:1:1101:1256:2109#ACA/1`` becomes
-  ``HWI | -ST593 | :1 | :1101 | :1256 | :2109 | #ACA | /1``.  Gluing the
-  separator to the field that follows it gives about half the tokens of a
-  one-token-per-separator split, and the per-token Python work is what the
-  speed depends on.
-* Token *j* of a name is compared with token *j* of the previous name (the
-  "column").  Most columns are constant and cost nothing: the comparison is
-  done for the whole column at C speed, and only the tokens that changed (the
-  "events") go through the Python loop below.
-* A changed token is coded, in order of preference, as
-    - ABSENT          the name has fewer tokens (the token is b''),
-    - DELTA_UP/DOWN   same text before the digits as the previous token, and
-                      the number differs by less than 256 (one byte in D),
-    - NUM             same text before the digits, number below 2**32
-                      (w bytes in N, w fixed per column),
-    - DICT            a token already seen in this column (index inline in
-                      the type byte, or two bytes in I for the later ones):
-                      cell barcodes and index reads repeat a lot,
-    - DNA             punctuation as in the previous token, then only A/C/G/T
-                      (length in L, 2 bits per base in B): UMIs are random and
-                      a general-purpose coder cannot get them below ~2.4 bits
-                      a base,
-    - STR             anything else, verbatim in S, ended by b'\\n' (names
-                      never contain b'\\n').
-  Digit runs with a leading zero (``007``) or longer than 18 digits are never
-  numbers, so they round-trip as text; a number that follows one (``8`` after
-  ``007``) may still be a delta, as its own text is canonical.
-* Each stream is coded on its own with whichever of raw LZMA2, zlib, bz2 or
-  no coding is smallest (a one-byte method tag says which).
+Tokens.  A token is a run of punctuation (any byte that is not an ASCII letter
+or digit), then a run of letters, then a run of digits, each run possibly
+empty: ``HWI-ST593:1:1101:1256:2109#ACA/1`` is ``HWI | -ST593 | :1 | :1101 |
+:1256 | :2109 | #ACA | /1``.  Gluing each separator to the field after it
+halves the token count of a one-token-per-separator split, and the per-token
+Python work is what the speed depends on.
+
+Columns.  Token j of a name is compared with token j of the previous name (the
+column).  Most columns are constant and cost nothing: the comparison runs over
+the whole column at C speed, and only the tokens that changed (events) go
+through the Python loop.  A changed token is coded, in this order of
+preference, as
+
+    ABSENT        the name has fewer tokens (the token is b''),
+    DELTA_UP/DOWN the text before the digits is that of the previous token and
+                  the number differs by less than 256: one byte in stream D,
+    DELTA_UP2/DOWN2  ... by less than 65536: two bytes in E.  Whether a
+                  column uses these is chosen per column (below),
+    NUM           the text before the digits as in the previous token and a
+                  number below 2**32: w bytes in N, w fixed per column,
+    DICT          a token this column has coded as DNA or STR before: the
+                  index is in the type byte, or in two bytes in I for the
+                  later ones.  Cell barcodes and index reads repeat a lot,
+    DNA           the previous token's punctuation, then only A/C/G/T: length
+                  in L and 2 bits a base in B.  UMIs are random and a
+                  general-purpose coder does not get them below ~2.4 bits a
+                  base,
+    STR           anything else, verbatim in S, ended by b'\\n' (names never
+                  contain b'\\n').
+
+Digit runs with a leading zero (``007``) or longer than 18 digits are never
+numbers, so they round-trip as text; a number after one (``8`` after ``007``)
+may still be a delta, as its own text is canonical.
+
+Wide deltas pay off for numbers sorted within a group (x of reads sorted by
+tile row) and cost a little for random ones (one more bit of choice per number
+in T); the encoder tries the column without them, with upward ones and with
+both, and keeps what zlib -1 finds smallest, a cheap stand-in for the real
+coders.
+
+Streams.  Each stream is stored with whichever of raw LZMA2, zlib, bz2 or
+nothing makes it smallest; a one-byte tag says which.  Multi-byte numbers are
+stored as byte planes (all high bytes, then the next...), which the coders
+handle better than interleaved bytes.
 
 Layout (varint = unsigned LEB128)::
 
-    u8 version, varint count, varint ncols,
-    stream T            (ncols * count type bytes, column after column)
+    u8 version (1), varint count, varint ncols,
     per column: u8 w (bytes per NUM value, 0..4),
-                stream D, stream N (w byte planes), stream L, stream B,
-                stream S, stream I
+                streams T (count type bytes), D, E, N, L, B, S, I
 
-    stream = u8 0                                   (empty)
-           | u8 1, varint n, n bytes                (stored)
-           | u8 m, varint n, varint k, k bytes      (m = 2 LZMA2, 3 zlib,
-                                                     4 bz2; n bytes decoded)
+    stream = u8 0                                  (empty)
+           | u8 1, varint n, n bytes               (stored)
+           | u8 m, varint n, varint k, k bytes     (m = 2 raw LZMA2, 3 zlib,
+                                                    4 bz2; decodes to n bytes)
 
-The decoder checks every length it reads against what the count and the
-column structure allow and against what remains of the data, so corrupt
-input raises CorruptArchiveError and never makes it allocate much.  Worst
-case it decodes streams up to _MAX_RATIO times their stored size (an LZMA2
-stream can legitimately expand about 7000-fold), plus the names themselves.
+Corrupt data.  The decoder checks every length it reads against what the name
+count and the column allow and against what remains of the data, and checks
+that every stream is used up exactly, so damaged input raises
+CorruptArchiveError.  It never decodes a stream to more than _MAX_RATIO times
+its stored size (LZMA2 can legitimately reach ~7000), so the memory it can be
+made to use is bounded by that and by what `count` names need.
 """
 
 from __future__ import annotations
@@ -61,8 +72,9 @@ import bz2
 import gc
 import lzma
 import re
+import struct
 import zlib
-from itertools import accumulate, chain, compress, zip_longest
+from itertools import accumulate, chain, compress, repeat, zip_longest
 from operator import ne
 
 from .errors import CorruptArchiveError
@@ -71,43 +83,48 @@ __all__ = ["encode_names", "decode_names"]
 
 _VERSION = 1
 
-# Token types (one byte per name per column in stream T).
-_MATCH = 0
+# Token types: one byte per name and column in stream T.
+_MATCH = 0  # same as the previous name's token
 _ABSENT = 1
 _DELTA_UP = 2
 _DELTA_DOWN = 3
-_NUM = 4
-_DNA = 5
-_STR = 6
-_DICT_WIDE = 7  # dictionary index - _DICT_INLINE, two bytes in stream I
-_DICT_BASE = 8  # type bytes 8..255 are dictionary indices 0..247
+_DELTA_UP2 = 4
+_DELTA_DOWN2 = 5
+_NUM = 6
+_DNA = 7
+_STR = 8
+_DICT_WIDE = 9
+_DICT_BASE = 10  # type bytes 10..255 are dictionary indices 0..245
 _DICT_INLINE = 256 - _DICT_BASE
 _DICT_MAX = _DICT_INLINE + 65536
 
 _MAX_DIGITS = 18  # longer digit runs are text: keeps int() cheap and exact
-_MAX_DNA = 255  # longest DNA token (its length is one byte in L)
-_MAX_RATIO = 8192  # decoded/stored bound for a stream (LZMA2 reaches ~7000)
+_MAX_DNA = 255  # longest DNA token body (its length is one byte in L)
+_MAX_RATIO = 8192  # decoded/stored size bound for a stream
+_N_STREAMS = 8
+_SAMPLE = 4096  # numbers on which a column's use of wide deltas is decided
 
-_ALNUM = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _DIGITS = b"0123456789"
+_ALNUM = _DIGITS + b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PUNCT = bytes(b for b in range(256) if b not in _ALNUM)
-# Possessive quantifiers (Python 3.11+) only make the regex engine faster: the
+
+# The possessive quantifiers (Python 3.11+) only make the regex faster: the
 # three classes are disjoint, so there is nothing to backtrack into.  Every
 # byte is in one of them, so the tokens cover the name; findall also yields
-# one empty match at the end of each name, which reads as "absent" below.
+# one empty match at the end of each name, which reads as ABSENT.
 _TOKEN = re.compile(rb"[^0-9A-Za-z]*+[A-Za-z]*+[0-9]*+")
 
-# DNA packing: A,C,G,T -> base-4 digits '0'..'3'; a byte holds 4 bases,
-# first base in the top two bits.
+# DNA packing: A,C,G,T -> base-4 digits; a byte holds 4 bases, the first in
+# the top two bits.
 _TO_BASE4 = bytes.maketrans(b"ACGT", b"0123")
 _UNPACK4 = [bytes(b"ACGT"[(b >> s) & 3] for s in (6, 4, 2, 0)) for b in range(256)]
 _IS_EVENT = bytes([0] + [1] * 255)  # translate table: type byte -> 0/1
 
 
 class _NoGC:
-    """Pause the cyclic GC: the coder makes millions of small lists and tuples
-    and the generational collector would otherwise rescan them over and over
-    (it doubles the run time).  Nothing here creates reference cycles."""
+    """Pause the cyclic GC.  The coder makes hundreds of thousands of small
+    lists and tuples, and the collector would rescan them again and again
+    (it doubles the run time); nothing here makes reference cycles."""
 
     def __enter__(self):
         self.was_enabled = gc.isenabled()
@@ -122,106 +139,113 @@ class _NoGC:
 
 
 def encode_names(names: list[bytes]) -> bytes:
-    """Code a list of read names (bytes without b'\\n') as one blob."""
-    for name in names:
-        if b"\n" in name:
-            raise ValueError("a read name may not contain a newline")
-    count = len(names)
+    """Code a list of read names (bytes objects without b'\\n') as one blob."""
+    if any(map(bytes.__contains__, names, repeat(b"\n"))):
+        raise ValueError("a read name may not contain a newline")
     with _NoGC():
         # Column j holds token j of every name, b'' where a name is shorter.
         cols = list(zip_longest(*map(_TOKEN.findall, names), fillvalue=b""))
         if cols and not any(cols[-1]):
-            cols.pop()  # the column of the trailing empty matches only
-        parts = [bytes([_VERSION]), _varint(count), _varint(len(cols))]
+            cols.pop()  # the column of trailing empty matches, all b''
+        parts = [bytes([_VERSION]), _varint(len(names)), _varint(len(cols))]
         parts.extend(map(_encode_column, cols))
     return b"".join(parts)
 
 
 def _encode_column(col: tuple) -> bytes:
-    types = bytearray(len(col))  # T: _MATCH unless set below
+    types = bytearray(len(col))  # T; _MATCH where not set below
     deltas = bytearray()  # D
-    nums = []  # N
     dna_lens = bytearray()  # L
-    dna = []  # B (packed at the end)
+    dna = []  # B, packed at the end
     strs = []  # S
     wide = bytearray()  # I
     seen = {}  # token -> dictionary index
+    # Numbers that are not a small delta: position, value, difference to the
+    # previous number (0 if there is none); they become NUM or wide deltas.
+    big = []
 
     # Positions where the token differs from the previous name's, found at C
-    # speed; constant columns (the common case) are cheaper to spot as such.
+    # speed; a constant column (the common case) is quicker to spot as such.
     if col[1:] == col[:-1]:
         events = [0] if col[0] else []
     else:
         events = compress(range(len(col)), map(ne, col, chain((b"",), col)))
+
+    # Head and number of the token at position `parsed`, kept so that in a
+    # column of changing numbers each token is parsed once.
+    parsed, parsed_head, parsed_value = -1, b"", None
     for i in events:
         tok = col[i]
         if not tok:
             types[i] = _ABSENT
             continue
-        prev = col[i - 1] if i else b""
-        t = 0
         if 47 < tok[-1] < 58:  # ends in a digit: try a number
             head = tok.rstrip(_DIGITS)
             digits = tok[len(head) :]
-            if (
-                len(digits) <= _MAX_DIGITS
-                and (digits[0] != 48 or len(digits) == 1)  # canonical text
-                and prev.rstrip(_DIGITS) == head
-            ):
+            # Only canonical digit text: "007" must come back as "007".
+            if len(digits) <= _MAX_DIGITS and (digits[0] != 48 or len(digits) == 1):
                 value = int(digits)
-                prev_digits = prev[len(head) :]
-                if prev_digits and len(prev_digits) <= _MAX_DIGITS:
-                    d = value - int(prev_digits)
-                    if 0 <= d < 256:
-                        t = _DELTA_UP
-                        deltas.append(d)
-                    elif -256 < d < 0:
-                        t = _DELTA_DOWN
-                        deltas.append(-d)
-                if not t and value < 1 << 32:
-                    t = _NUM
-                    nums.append(value)
-        if not t:
-            k = seen.get(tok)
-            if k is not None:
-                if k < _DICT_INLINE:
-                    t = _DICT_BASE + k
-                else:
-                    t = _DICT_WIDE
-                    wide += (k - _DICT_INLINE).to_bytes(2, "big")
+                if parsed != i - 1:
+                    prev = col[i - 1] if i else b""
+                    parsed_head = prev.rstrip(_DIGITS)
+                    prev_digits = prev[len(parsed_head) :]
+                    parsed_value = None
+                    if prev_digits and len(prev_digits) <= _MAX_DIGITS:
+                        parsed_value = int(prev_digits)
+                prev_head, prev_value = parsed_head, parsed_value
+                parsed, parsed_head, parsed_value = i, head, value
+                if prev_head == head:
+                    d = 0
+                    if prev_value is not None:
+                        d = value - prev_value
+                        if 0 <= d < 256:
+                            types[i] = _DELTA_UP
+                            deltas.append(d)
+                            continue
+                        if -256 < d < 0:
+                            types[i] = _DELTA_DOWN
+                            deltas.append(-d)
+                            continue
+                    if value < 1 << 32:
+                        big.append((i, value, d))
+                        continue
+        prev = col[i - 1] if i else b""
+        # Text: seen before, DNA, or verbatim.
+        k = seen.get(tok)
+        if k is not None:
+            if k < _DICT_INLINE:
+                types[i] = _DICT_BASE + k
             else:
-                body = tok.lstrip(_PUNCT)
-                npre = len(tok) - len(body)
-                if (
-                    body
-                    and len(body) <= _MAX_DNA
-                    and not body.translate(None, b"ACGT")
-                    and len(prev) - len(prev.lstrip(_PUNCT)) == npre
-                    and prev[:npre] == tok[:npre]
-                ):
-                    t = _DNA
-                    dna_lens.append(len(body))
-                    dna.append(body)
-                else:
-                    t = _STR
-                    strs.append(tok)
-                if len(seen) < _DICT_MAX:
-                    seen[tok] = len(seen)
-        types[i] = t
+                types[i] = _DICT_WIDE
+                wide += (k - _DICT_INLINE).to_bytes(2, "big")
+            continue
+        body = tok.lstrip(_PUNCT)
+        npre = len(tok) - len(body)
+        if (
+            body
+            and len(body) <= _MAX_DNA
+            and not body.translate(None, b"ACGT")
+            and len(prev) - len(prev.lstrip(_PUNCT)) == npre
+            and prev[:npre] == tok[:npre]
+        ):
+            types[i] = _DNA
+            dna_lens.append(len(body))
+            dna.append(body)
+        else:
+            types[i] = _STR
+            strs.append(tok)
+        if len(seen) < _DICT_MAX:
+            seen[tok] = len(seen)
 
-    # Numbers: fixed width per column, stored as byte planes (all high bytes,
-    # then the next ...), which the coders handle better than interleaved.
-    width = (max(nums).bit_length() + 7) // 8 if nums else 0
-    width = max(width, 1) if nums else 0
-    blob = b"".join([v.to_bytes(width, "big") for v in nums])
-    planes = b"".join(blob[k::width] for k in range(width))
+    width, wide_deltas, nums = _code_numbers(types, big)
 
     return b"".join(
         [
             bytes([width]),
-            _pack_stream(bytes(types)),
+            _pack_stream(types),
             _pack_stream(bytes(deltas)),
-            _pack_stream(planes),
+            _pack_stream(wide_deltas),
+            _pack_stream(nums),
             _pack_stream(bytes(dna_lens)),
             _pack_stream(_pack_dna(b"".join(dna))),
             _pack_stream(b"\n".join(strs) + b"\n" if strs else b""),
@@ -230,32 +254,71 @@ def _encode_column(col: tuple) -> bytes:
     )
 
 
+def _code_numbers(types: bytearray, big: list) -> tuple[int, bytes, bytes]:
+    """Code the numbers in `big` as wide deltas or NUM: set their type bytes,
+    return the NUM width and the E and N streams."""
+    if not big:
+        return 0, b"", b""
+    # Try no wide deltas, upward ones, and both ways on the first numbers of
+    # the column; keep what the real stream coders find smallest.
+    sample = big[:_SAMPLE]
+    modes = [(False, False)]
+    if any(0 < d < 65536 for _, _, d in sample):
+        modes.append((True, False))
+    if any(-65536 < d < 0 for _, _, d in sample):
+        modes.append((True, True))
+    if len(modes) > 1:
+        end = sample[-1][0] + 1
+
+        def cost(mode):
+            trial_types = types[:end]
+            _, wide_deltas, nums = _apply_numbers(trial_types, sample, *mode)
+            return sum(len(_pack_stream(s)) for s in (bytes(trial_types), wide_deltas, nums))
+
+        modes.sort(key=cost)
+    return _apply_numbers(types, big, *modes[0])
+
+
+def _apply_numbers(types: bytearray, big: list, up: bool, down: bool) -> tuple[int, bytes, bytes]:
+    wide_deltas = []
+    nums = []
+    for i, value, d in big:
+        if up and 0 < d < 65536:
+            types[i] = _DELTA_UP2
+            wide_deltas.append(d)
+        elif down and -65536 < d < 0:
+            types[i] = _DELTA_DOWN2
+            wide_deltas.append(-d)
+        else:
+            types[i] = _NUM
+            nums.append(value)
+    width = max((max(nums).bit_length() + 7) // 8, 1) if nums else 0
+    return width, _planes(wide_deltas, 2), _planes(nums, width)
+
+
+def _planes(values: list[int], width: int) -> bytes:
+    """Values below 2**32 as `width` byte planes, most significant first."""
+    if not values:
+        return b""
+    blob = struct.pack(">%dI" % len(values), *values)
+    return b"".join(blob[k::4] for k in range(4 - width, 4))
+
+
 def _pack_dna(bases: bytes) -> bytes:
     if not bases:
         return b""
     digits = bases.translate(_TO_BASE4)
     digits += b"0" * (-len(digits) % 4)
-    # int() of a power-of-two base runs in linear time (and has no digit limit).
+    # int() in a power-of-two base runs in linear time and has no digit limit.
     return int(digits, 4).to_bytes(len(digits) // 4, "big")
 
 
-def _lzma_dict_size(n: int) -> int:
-    # Derived from the decoded size, so the decoder need not be told it.
-    return min(max(4096, 1 << max(n - 1, 1).bit_length()), 1 << 26)
-
-
-def _lzma(raw: bytes) -> bytes:
-    # lc=0, pb=0: the streams are mostly order-0 data with no byte alignment
-    # to exploit; this does slightly better than the defaults.
-    f = {
-        "id": lzma.FILTER_LZMA2,
-        "preset": 9,
-        "dict_size": _lzma_dict_size(len(raw)),
-        "lc": 0,
-        "lp": 0,
-        "pb": 0,
-    }
-    return lzma.compress(raw, format=lzma.FORMAT_RAW, filters=[f])
+def _lzma_filter(size: int) -> dict:
+    # The dictionary size follows from the decoded size, which is stored, so
+    # the decoder can rebuild the filter.  lc=0, pb=0: the streams are mostly
+    # order-0 data without byte alignment; this beats the defaults slightly.
+    dict_size = min(max(4096, 1 << max(size - 1, 1).bit_length()), 1 << 26)
+    return {"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": dict_size, "lc": 0, "lp": 0, "pb": 0, "nice_len": 32}
 
 
 def _pack_stream(raw: bytes) -> bytes:
@@ -266,9 +329,10 @@ def _pack_stream(raw: bytes) -> bytes:
         return best
     candidates = [(3, zlib.compress(raw, 6))]
     # Near-random data (packed bases, uniform coordinates): LZMA and bz2 would
-    # gain under 1% here and they are the slow part of the encoder.
+    # gain under 1% there, and they are the slow part of the encoder.
     if len(candidates[0][1]) < 0.98 * len(raw):
-        candidates.append((2, _lzma(raw)))
+        filters = [_lzma_filter(len(raw))]
+        candidates.append((2, lzma.compress(raw, format=lzma.FORMAT_RAW, filters=filters)))
         candidates.append((4, bz2.compress(raw, 9)))
     for method, comp in candidates:
         if len(raw) > _MAX_RATIO * len(comp):
@@ -294,8 +358,8 @@ def _varint(n: int) -> bytes:
 def decode_names(data: bytes, count: int) -> list[bytes]:
     """Inverse of encode_names; `count` is the number of names encoded.
 
-    Raises CorruptArchiveError if `data` is not a valid encoding of `count`
-    names."""
+    Raises CorruptArchiveError if `data` is not an encoding of `count` names.
+    """
     if count < 0:
         raise CorruptArchiveError("names: negative name count")
     try:
@@ -309,7 +373,7 @@ def decode_names(data: bytes, count: int) -> list[bytes]:
         ValueError,
         OverflowError,
         EOFError,
-        OSError,
+        OSError,  # bz2
         lzma.LZMAError,
         zlib.error,
     ) as e:
@@ -351,38 +415,34 @@ class _Reader:
         self.pos += n
         return self.data[self.pos - n : self.pos]
 
-    def stream(self, limit: int, exact: int | None = None) -> bytes:
-        """Read one stream; its decoded size must be at most `limit`
-        (or exactly `exact`)."""
+    def stream(self, limit: int) -> bytes:
+        """Read one stream, which must decode to at most `limit` bytes."""
         method = self.byte()
         if method == 0:
-            size = 0
-        else:
-            size = self.varint()
-            if size == 0 or size > limit:
-                raise _corrupt("stream size out of range")
-        if exact is not None and size != exact:
-            raise _corrupt("stream size does not match the name count")
-        if method == 0:
             return b""
+        size = self.varint()
+        if size == 0 or size > limit:
+            raise _corrupt("stream size out of range")
         if method == 1:
             return self.take(size)
         stored = self.varint()
         if size > _MAX_RATIO * stored:
             raise _corrupt("implausible stream size")
         comp = self.take(stored)
+        # Room for one byte more than recorded: too much data shows as a
+        # wrong size, and the decoders are never stopped short of the end
+        # mark of a valid stream.
         if method == 2:
-            filt = {"id": lzma.FILTER_LZMA2, "dict_size": _lzma_dict_size(size)}
-            d = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=[filt])
-            raw = d.decompress(comp, max_length=size)
+            d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[_lzma_filter(size)])
+            raw = d.decompress(comp, max_length=size + 1)
             done = d.eof and not d.unused_data
         elif method == 3:
             d = zlib.decompressobj()
-            raw = d.decompress(comp, size)
+            raw = d.decompress(comp, size + 1)
             done = d.eof and not d.unused_data and not d.unconsumed_tail
         elif method == 4:
             d = bz2.BZ2Decompressor()
-            raw = d.decompress(comp, max_length=size)
+            raw = d.decompress(comp, max_length=size + 1)
             done = d.eof and not d.unused_data
         else:
             raise _corrupt("unknown stream method")
@@ -398,8 +458,8 @@ def _decode(data: bytes, count: int) -> list[bytes]:
     if r.varint() != count:
         raise _corrupt("name count does not match")
     ncols = r.varint()
-    # Each column takes at least 8 bytes; no columns unless there are names.
-    if 8 * ncols > r.remaining() or (ncols and not count):
+    # A column takes at least 9 bytes; there are none unless there are names.
+    if (1 + _N_STREAMS) * ncols > r.remaining() or (ncols and not count):
         raise _corrupt("bad column count")
     cols = [_decode_column(r, count) for _ in range(ncols)]
     if r.remaining():
@@ -409,41 +469,49 @@ def _decode(data: bytes, count: int) -> list[bytes]:
     return list(map(b"".join, zip(*cols)))
 
 
+def _from_planes(planes: bytes, width: int) -> tuple[int, ...]:
+    if not width:
+        if planes:
+            raise _corrupt("numbers without a width")
+        return ()
+    n, rest = divmod(len(planes), width)
+    if rest:
+        raise _corrupt("bad number stream")
+    blob = bytearray(4 * n)
+    for k in range(width):
+        blob[4 - width + k :: 4] = planes[k * n : (k + 1) * n]
+    return struct.unpack(">%dI" % n, blob)
+
+
 def _decode_column(r: _Reader, count: int) -> list[bytes]:
     width = r.byte()
     if width > 4:
         raise _corrupt("bad number width")
-    types = r.stream(limit=count, exact=count)
+    types = r.stream(limit=count)
+    if len(types) != count:
+        raise _corrupt("type stream does not match the name count")
     deltas = r.stream(limit=count)
-    planes = r.stream(limit=4 * count)
+    wide_deltas = _from_planes(r.stream(limit=2 * count), 2)
+    nums = _from_planes(r.stream(limit=4 * count), width)
     dna_lens = r.stream(limit=count)
     packed = r.stream(limit=(_MAX_DNA + 3) // 4 * count)
-    strs = r.stream(limit=_MAX_RATIO * len(r.data))
+    strs = r.stream(limit=_MAX_RATIO * len(r.data)).split(b"\n")
     wide = r.stream(limit=2 * count)
-
-    if len(planes) % max(width, 1) or (planes and not width):
-        raise _corrupt("bad number stream")
-    blob = bytearray(len(planes))
-    n_nums = len(planes) // width if width else 0
-    for k in range(width):
-        blob[k::width] = planes[k * n_nums : (k + 1) * n_nums]
-    nums = [int.from_bytes(blob[i : i + width], "big") for i in range(0, len(blob), width or 1)]
+    if strs.pop():
+        raise _corrupt("unterminated string")
     bases = b"".join(map(_UNPACK4.__getitem__, packed))
-    strs = strs.split(b"\n")
-    if strs[-1]:
-        raise _corrupt("bad string stream")
 
     known = []  # dictionary: index -> token
-    vals = [b""]  # value of each event; [0] = before the first name
+    vals = [b""]  # token of each event; [0] is the one before the first name
     prev = b""
-    di = ni = li = bi = si = wi = 0
+    di = ei = ni = li = bi = si = wi = 0
     for i in compress(range(count), types):
         t = types[i]
         if t >= _DICT_BASE:
             tok = known[t - _DICT_BASE]
         elif t == _ABSENT:
             tok = b""
-        elif t == _DELTA_UP or t == _DELTA_DOWN or t == _NUM:
+        elif t <= _NUM:  # a number after the previous token's head
             head = prev.rstrip(_DIGITS)
             if t == _NUM:
                 value = nums[ni]
@@ -452,9 +520,15 @@ def _decode_column(r: _Reader, count: int) -> list[bytes]:
                 prev_digits = prev[len(head) :]
                 if not prev_digits or len(prev_digits) > _MAX_DIGITS:
                     raise _corrupt("delta without a number to add to")
-                d = deltas[di]
-                di += 1
-                value = int(prev_digits) + (d if t == _DELTA_UP else -d)
+                if t <= _DELTA_DOWN:
+                    d = deltas[di]
+                    di += 1
+                else:
+                    d = wide_deltas[ei]
+                    ei += 1
+                if t == _DELTA_DOWN or t == _DELTA_DOWN2:
+                    d = -d
+                value = int(prev_digits) + d
                 if value < 0:
                     raise _corrupt("negative number")
             tok = head + b"%d" % value
@@ -474,24 +548,23 @@ def _decode_column(r: _Reader, count: int) -> list[bytes]:
                     raise _corrupt("empty string token")
             if len(known) < _DICT_MAX:
                 known.append(tok)
-        elif t == _DICT_WIDE:
+        else:  # _DICT_WIDE
             if wi + 2 > len(wide):
-                raise _corrupt("truncated dictionary indices")
+                raise _corrupt("truncated dictionary index")
             tok = known[_DICT_INLINE + (wide[wi] << 8 | wide[wi + 1])]
             wi += 2
-        else:
-            raise _corrupt("bad token type")
         vals.append(tok)
         prev = tok
 
     if (
         di != len(deltas)
+        or ei != len(wide_deltas)
         or ni != len(nums)
         or li != len(dna_lens)
         or (bi + 3) // 4 != len(packed)
-        or si != len(strs) - 1
+        or si != len(strs)
         or wi != len(wide)
     ):
         raise _corrupt("streams not used up")
-    # Name i gets the value of the last event at or before i.
+    # Name i gets the token of the last event at or before i.
     return list(map(vals.__getitem__, accumulate(types.translate(_IS_EVENT))))

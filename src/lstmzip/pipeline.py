@@ -38,7 +38,10 @@ class _Inline:
 
     def submit(self, fn: Callable, *args) -> Future:
         future: Future = Future()
-        future.set_result(fn(*args))
+        try:
+            future.set_result(fn(*args))
+        except Exception as error:  # raised where a worker's would be: at result()
+            future.set_exception(error)
         return future
 
     def shutdown(self, wait=True, cancel_futures=False) -> None:
@@ -127,8 +130,8 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
         info, block_number, layout, plus_texts, final_newline, lengths, parts = pending.popleft()
         try:
             names, seq, qual = (part.result() for part in parts)
-        except LstmzipError:
-            raise
+        except LstmzipError as error:
+            raise CorruptArchiveError(f"block {block_number}: {error}") from None
         except Exception as error:  # a damaged stream that slipped past its checksum
             raise CorruptArchiveError(f"block {block_number} is corrupt ({type(error).__name__})") from None
         raw = format_block(Block(names, seq, qual, lengths, layout, plus_texts, final_newline))

@@ -52,7 +52,8 @@ def make_rows(lengths: np.ndarray, width: int) -> Rows:
     # rows are sorted by length, descending: live[p] = how many rows are longer than p
     live = np.searchsorted(-row_len, -np.arange(steps), side="left")
     col_start = np.concatenate(([0], np.cumsum(live)))
-    order = np.empty(int(col_start[-1]), dtype=np.int64)
+    total = int(col_start[-1])
+    order = np.empty(total, dtype=np.int32 if total < 1 << 31 else np.int64)
     for p in range(steps):
         order[col_start[p] : col_start[p + 1]] = row_start[: live[p]] + p
     return Rows(row_offset, col_start, order)

@@ -18,7 +18,7 @@ from .rows import make_rows
 
 STREAM_NAMES = ("layout", "lengths", "names", "bases", "qualities")
 
-BASE_CODE = np.full(256, 4, dtype=np.int32)  # A C G T -> 0..3, anything else is an exception
+BASE_CODE = np.full(256, 4, dtype=np.uint8)  # A C G T -> 0..3, anything else is an exception
 for _code, _letter in enumerate(b"ACGT"):
     BASE_CODE[_letter] = _code
 BASE_LETTER = np.frombuffer(b"ACGT", dtype=np.uint8)
@@ -109,11 +109,13 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict) -> np.ndarray:
 
 
 def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict) -> bytes:
-    alphabet, symbols = np.unique(qual, return_inverse=True)
+    alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     words = b""
     if len(alphabet) > 1:  # one value (or none) needs no coding at all
+        index = np.zeros(256, dtype=np.uint8)
+        index[alphabet] = np.arange(len(alphabet))
         rows = make_rows(lengths, params["row_width"])
-        columns = rows.to_columns(symbols.astype(np.int32))
+        columns = rows.to_columns(index[qual])
         model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
         words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool))
     return packing.join_sections([alphabet.tobytes(), words])

@@ -1,0 +1,118 @@
+"""Damaged, truncated and foreign archives are refused with a clear message, never decoded wrongly."""
+
+import io
+import struct
+
+import numpy as np
+import pytest
+
+from lstmzip import container, levels
+from lstmzip.errors import CorruptArchiveError, LstmzipError
+
+from conftest import compress_bytes, corpus_records, decompress_bytes, fastq
+
+
+@pytest.fixture(scope="module")
+def small():
+    data = fastq(corpus_records("hiseqx_151", 40))
+    return data, compress_bytes(data)
+
+
+def refused(archive: bytes) -> str:
+    with pytest.raises(LstmzipError) as caught:
+        decompress_bytes(archive)
+    return str(caught.value)
+
+
+def test_every_truncation_is_refused(small):
+    _, archive = small
+    for end in range(len(archive)):
+        assert refused(archive[:end])
+
+
+def test_random_bit_flips_are_refused(small):
+    data, archive = small
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        damaged = bytearray(archive)
+        position = int(rng.integers(len(damaged)))
+        damaged[position] ^= 1 << int(rng.integers(8))
+        try:
+            out = decompress_bytes(bytes(damaged))
+        except CorruptArchiveError:
+            continue
+        assert out == data  # a flip that changes nothing decoded is the only other outcome
+
+
+def test_trailing_bytes_are_an_error(small):
+    _, archive = small
+    assert refused(archive + b"\0") == "archive has trailing bytes after its end"
+
+
+def test_foreign_files_are_named(small):
+    assert refused(b"LZIP\x01\x0c" + b"\0" * 40) == (
+        "this is an lzip file, not an lstmzip archive (decompress it with lzip -d)")
+    assert refused(b"@r\nACGT\n+\nIIII\n") == "not an lstmzip archive"
+    assert refused(b"") == "not an lstmzip archive"
+
+
+def test_header_checksum_and_version(small):
+    _, archive = small
+    bad = bytearray(archive)
+    bad[4] = 2  # major version
+    assert refused(bytes(bad)) == "archive format version 2.0 is not supported by this lstmzip"
+    bad = bytearray(archive)
+    bad[15] ^= 1
+    assert refused(bytes(bad)) == "archive header is corrupt (checksum mismatch)"
+
+
+def test_block_checksum_is_checked_before_decoding(small):
+    _, archive = small
+    header, header_size = container.read_header(io.BytesIO(archive))
+    bad = bytearray(archive)
+    bad[header_size + 200] ^= 0xFF  # inside the first block's streams
+    assert refused(bytes(bad)) == "block 1 is corrupt (checksum mismatch)"
+
+
+def test_content_hash_catches_a_wrong_decode(small):
+    """Damage that still decodes (its CRC recomputed) cannot produce wrong output: the hash refuses it."""
+    _, archive = small
+    _, header_size = container.read_header(io.BytesIO(archive))
+    fmt = container._BLOCK
+    fields = list(fmt.unpack_from(archive, header_size))
+    sizes = fields[5:10]
+    quals = header_size + fmt.size + 4 + sum(sizes[:4])  # the qualities stream
+    bad = bytearray(archive)
+    bad[quals + 8] -= 1  # its first alphabet character: still a valid, sorted alphabet
+    fields[10 + 4] = container._crc(bytes(bad[quals : quals + sizes[4]]))
+    head = fmt.pack(*fields)
+    bad[header_size : header_size + fmt.size + 4] = head + struct.pack("<I", container._crc(head))
+    assert refused(bytes(bad)) == "block 1 decodes to wrong data (content hash mismatch)"
+
+
+def test_list_reads_the_index(small, tmp_path):
+    data, archive = small
+    path = tmp_path / "a.lz"
+    path.write_bytes(archive)
+    with open(path, "rb") as f:
+        header, blocks, size = container.read_index(f)
+    assert size == len(archive)
+    assert sum(b.records for b in blocks) == 40
+    assert sum(b.raw_size for b in blocks) == len(data)
+    assert header["level"] == levels.DEFAULT_LEVEL
+
+
+def test_every_level_has_valid_parameters():
+    for level in range(1, 10):
+        assert levels.check_params(levels.params_for_level(level))
+
+
+def test_crafted_parameters_are_refused():
+    params = levels.params_for_level(6)
+    params["bases"]["table_bits"] = [26] * 6
+    with pytest.raises(CorruptArchiveError):
+        levels.check_params(params)
+    params = levels.params_for_level(6)
+    params["qualities"]["increment"] = "16"
+    with pytest.raises(CorruptArchiveError):
+        levels.check_params(params)
