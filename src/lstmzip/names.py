@@ -7,7 +7,8 @@ or digit), then a run of letters, then a run of digits, each run possibly
 empty: ``HWI-ST593:1:1101:1256:2109#ACA/1`` is ``HWI | -ST593 | :1 | :1101 |
 :1256 | :2109 | #ACA | /1``.  Gluing each separator to the field after it
 halves the token count of a one-token-per-separator split, and the per-token
-Python work is what the speed depends on.
+Python work is what the speed depends on.  A name's 64th token takes the rest
+of the name, which bounds the number of columns.
 
 Columns.  Token j of a name is compared with token j of the previous name (the
 column).  Most columns are constant and cost nothing: the comparison runs over
@@ -37,33 +38,37 @@ numbers, so they round-trip as text; a number after one (``8`` after ``007``)
 may still be a delta, as its own text is canonical.
 
 Wide deltas pay off for numbers sorted within a group (x of reads sorted by
-tile row) and cost a little for random ones (one more bit of choice per number
-in T); the encoder tries the column without them, with upward ones and with
-both, and keeps what zlib -1 finds smallest, a cheap stand-in for the real
-coders.
+tile row) and cost a little for random ones (T gets one more choice per
+number); the encoder codes the first _SAMPLE numbers of a column without them,
+with upward ones only and with both, and keeps what comes out smallest.
 
-Streams.  Each stream is stored with whichever of raw LZMA2, zlib, bz2 or
-nothing makes it smallest; a one-byte tag says which.  Multi-byte numbers are
-stored as byte planes (all high bytes, then the next...), which the coders
-handle better than interleaved bytes.
+Streams.  Each stream is stored with whichever of raw LZMA2, zlib, bz2, a
+list of its non-zero bytes, or nothing makes it smallest; a one-byte tag says
+which.  Multi-byte numbers are stored as byte planes (all high bytes, then the
+next...), which the coders handle better than interleaved bytes.
+
+Names with little structure (random bytes, say) are stored instead as plain
+text joined by b'\\n' in one stream, when that is smaller.
 
 Layout (varint = unsigned LEB128)::
 
-    u8 version (1), varint count, varint ncols,
-    per column: u8 w (bytes per NUM value, 0..4),
-                streams T (count type bytes), D, E, N, L, B, S, I
-
+    names  = u8 1, varint count, varint ncols, ncols times column
+           | u8 2, varint count, stream        (the names joined by b'\\n')
+    column = u8 w (bytes per NUM value, 0..4),
+             streams T (count type bytes), D, E, N, L, B, S, I
     stream = u8 0                                  (empty)
            | u8 1, varint n, n bytes               (stored)
+           | u8 5, varint n, varint z, z times (varint g, u8 b)
+                     (n bytes, zero but for z bytes b, each after g zeros)
            | u8 m, varint n, varint k, k bytes     (m = 2 raw LZMA2, 3 zlib,
                                                     4 bz2; decodes to n bytes)
 
 Corrupt data.  The decoder checks every length it reads against what the name
 count and the column allow and against what remains of the data, and checks
 that every stream is used up exactly, so damaged input raises
-CorruptArchiveError.  It never decodes a stream to more than _MAX_RATIO times
-its stored size (LZMA2 can legitimately reach ~7000), so the memory it can be
-made to use is bounded by that and by what `count` names need.
+CorruptArchiveError.  Type, number, delta, DNA and index streams are bounded
+by `count` (at most 64 columns of a few bytes per name); string streams by
+_MAX_RATIO times their stored size (LZMA2 legitimately reaches ~7000).
 """
 
 from __future__ import annotations
@@ -81,7 +86,8 @@ from .errors import CorruptArchiveError
 
 __all__ = ["encode_names", "decode_names"]
 
-_VERSION = 1
+_VERSION = 1  # first byte: tokenised names
+_PLAIN = 2  # first byte: names as text, joined by b'\n', in one stream
 
 # Token types: one byte per name and column in stream T.
 _MATCH = 0  # same as the previous name's token
@@ -98,10 +104,12 @@ _DICT_BASE = 10  # type bytes 10..255 are dictionary indices 0..245
 _DICT_INLINE = 256 - _DICT_BASE
 _DICT_MAX = _DICT_INLINE + 65536
 
+_MAX_TOKENS = 64  # more tokens in a name: the rest is one token
 _MAX_DIGITS = 18  # longer digit runs are text: keeps int() cheap and exact
 _MAX_DNA = 255  # longest DNA token body (its length is one byte in L)
 _MAX_RATIO = 8192  # decoded/stored size bound for a stream
 _N_STREAMS = 8
+_MAX_SPARSE = 64  # streams with at most this many non-zero bytes may be sparse
 _SAMPLE = 4096  # numbers on which a column's use of wide deltas is decided
 
 _DIGITS = b"0123456789"
@@ -142,9 +150,28 @@ def encode_names(names: list[bytes]) -> bytes:
     """Code a list of read names (bytes objects without b'\\n') as one blob."""
     if any(map(bytes.__contains__, names, repeat(b"\n"))):
         raise ValueError("a read name may not contain a newline")
+    data = _encode_tokenised(names)
+    if len(data) > (sum(map(len, names)) + len(names)) // 4:
+        # Names with little structure (random bytes, say) can come out bigger
+        # than as plain text; then store them as text.
+        plain = bytes([_PLAIN]) + _varint(len(names)) + _pack_stream(b"\n".join(names))
+        if len(plain) < len(data):
+            return plain
+    return data
+
+
+def _encode_tokenised(names: list[bytes]) -> bytes:
     with _NoGC():
+        tokens = list(map(_TOKEN.findall, names))
+        if tokens and max(map(len, tokens)) > _MAX_TOKENS:
+            # Bound the column count (memory is columns x names): the rest
+            # of a very long name becomes one token.
+            for t in tokens:
+                if len(t) > _MAX_TOKENS:
+                    t[_MAX_TOKENS - 1 :] = [b"".join(t[_MAX_TOKENS - 1 :])]
         # Column j holds token j of every name, b'' where a name is shorter.
-        cols = list(zip_longest(*map(_TOKEN.findall, names), fillvalue=b""))
+        cols = list(zip_longest(*tokens, fillvalue=b""))
+        del tokens
         if cols and not any(cols[-1]):
             cols.pop()  # the column of trailing empty matches, all b''
         parts = [bytes([_VERSION]), _varint(len(names)), _varint(len(cols))]
@@ -158,7 +185,7 @@ def _encode_column(col: tuple) -> bytes:
     dna_lens = bytearray()  # L
     dna = []  # B, packed at the end
     strs = []  # S
-    wide = bytearray()  # I
+    dict_wide = bytearray()  # I
     seen = {}  # token -> dictionary index
     # Numbers that are not a small delta: position, value, difference to the
     # previous number (0 if there is none); they become NUM or wide deltas.
@@ -217,7 +244,7 @@ def _encode_column(col: tuple) -> bytes:
                 types[i] = _DICT_BASE + k
             else:
                 types[i] = _DICT_WIDE
-                wide += (k - _DICT_INLINE).to_bytes(2, "big")
+                dict_wide += (k - _DICT_INLINE).to_bytes(2, "big")
             continue
         body = tok.lstrip(_PUNCT)
         npre = len(tok) - len(body)
@@ -242,14 +269,14 @@ def _encode_column(col: tuple) -> bytes:
     return b"".join(
         [
             bytes([width]),
-            _pack_stream(types),
+            _pack_stream(bytes(types)),
             _pack_stream(bytes(deltas)),
             _pack_stream(wide_deltas),
             _pack_stream(nums),
             _pack_stream(bytes(dna_lens)),
             _pack_stream(_pack_dna(b"".join(dna))),
             _pack_stream(b"\n".join(strs) + b"\n" if strs else b""),
-            _pack_stream(bytes(wide)),
+            _pack_stream(bytes(dict_wide)),
         ]
     )
 
@@ -315,10 +342,20 @@ def _pack_dna(bases: bytes) -> bytes:
 
 def _lzma_filter(size: int) -> dict:
     # The dictionary size follows from the decoded size, which is stored, so
-    # the decoder can rebuild the filter.  lc=0, pb=0: the streams are mostly
-    # order-0 data without byte alignment; this beats the defaults slightly.
+    # the decoder can rebuild the filter (it needs nothing else).  lc=0, pb=0:
+    # the streams are mostly order-0 data without byte alignment, where this
+    # beats the defaults slightly; nice_len=32 is faster than 273 for the
+    # same size here.
     dict_size = min(max(4096, 1 << max(size - 1, 1).bit_length()), 1 << 26)
-    return {"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": dict_size, "lc": 0, "lp": 0, "pb": 0, "nice_len": 32}
+    return {
+        "id": lzma.FILTER_LZMA2,
+        "preset": 9,
+        "dict_size": dict_size,
+        "lc": 0,
+        "lp": 0,
+        "pb": 0,
+        "nice_len": 32,
+    }
 
 
 def _pack_stream(raw: bytes) -> bytes:
@@ -327,6 +364,15 @@ def _pack_stream(raw: bytes) -> bytes:
     best = b"\x01" + _varint(len(raw)) + raw
     if len(raw) < 8:
         return best
+    nonzero = len(raw) - raw.count(0)
+    if nonzero <= _MAX_SPARSE:
+        # Mostly zeros, typically T of a constant column: list the others.
+        sparse = [b"\x05", _varint(len(raw)), _varint(nonzero)]
+        last = -1
+        for i in compress(range(len(raw)), raw):
+            sparse += [_varint(i - last - 1), raw[i : i + 1]]
+            last = i
+        best = min(best, b"".join(sparse), key=len)
     candidates = [(3, zlib.compress(raw, 6))]
     # Near-random data (packed bases, uniform coordinates): LZMA and bz2 would
     # gain under 1% there, and they are the slow part of the encoder.
@@ -425,6 +471,16 @@ class _Reader:
             raise _corrupt("stream size out of range")
         if method == 1:
             return self.take(size)
+        if method == 5:
+            raw = bytearray(size)
+            pos = -1
+            for _ in range(self.varint()):
+                pos += self.varint() + 1
+                value = self.byte()
+                if pos >= size or not value:
+                    raise _corrupt("bad sparse stream")
+                raw[pos] = value
+            return bytes(raw)
         stored = self.varint()
         if size > _MAX_RATIO * stored:
             raise _corrupt("implausible stream size")
@@ -453,13 +509,21 @@ class _Reader:
 
 def _decode(data: bytes, count: int) -> list[bytes]:
     r = _Reader(data)
-    if r.byte() != _VERSION:
+    version = r.byte()
+    if version not in (_VERSION, _PLAIN):
         raise _corrupt("unknown format version")
     if r.varint() != count:
         raise _corrupt("name count does not match")
+    if version == _PLAIN:
+        text = r.stream(limit=_MAX_RATIO * len(data))
+        names = text.split(b"\n") if count else []
+        if len(names) != count or (text and not count) or r.remaining():
+            raise _corrupt("bad plain-text names")
+        return names
     ncols = r.varint()
-    # A column takes at least 9 bytes; there are none unless there are names.
-    if (1 + _N_STREAMS) * ncols > r.remaining() or (ncols and not count):
+    # The encoder makes at most _MAX_TOKENS columns, none if there are no
+    # names, and a column takes at least 9 bytes.
+    if ncols > _MAX_TOKENS or (ncols and not count) or (1 + _N_STREAMS) * ncols > r.remaining():
         raise _corrupt("bad column count")
     cols = [_decode_column(r, count) for _ in range(ncols)]
     if r.remaining():
@@ -496,7 +560,7 @@ def _decode_column(r: _Reader, count: int) -> list[bytes]:
     dna_lens = r.stream(limit=count)
     packed = r.stream(limit=(_MAX_DNA + 3) // 4 * count)
     strs = r.stream(limit=_MAX_RATIO * len(r.data)).split(b"\n")
-    wide = r.stream(limit=2 * count)
+    dict_wide = r.stream(limit=2 * count)
     if strs.pop():
         raise _corrupt("unterminated string")
     bases = b"".join(map(_UNPACK4.__getitem__, packed))
@@ -549,9 +613,9 @@ def _decode_column(r: _Reader, count: int) -> list[bytes]:
             if len(known) < _DICT_MAX:
                 known.append(tok)
         else:  # _DICT_WIDE
-            if wi + 2 > len(wide):
+            if wi + 2 > len(dict_wide):
                 raise _corrupt("truncated dictionary index")
-            tok = known[_DICT_INLINE + (wide[wi] << 8 | wide[wi + 1])]
+            tok = known[_DICT_INLINE + (dict_wide[wi] << 8 | dict_wide[wi + 1])]
             wi += 2
         vals.append(tok)
         prev = tok
@@ -563,7 +627,7 @@ def _decode_column(r: _Reader, count: int) -> list[bytes]:
         or li != len(dna_lens)
         or (bi + 3) // 4 != len(packed)
         or si != len(strs)
-        or wi != len(wide)
+        or wi != len(dict_wide)
     ):
         raise _corrupt("streams not used up")
     # Name i gets the token of the last event at or before i.

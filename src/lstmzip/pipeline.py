@@ -7,11 +7,11 @@ one-block file keeps two workers busy. At most a few blocks are in flight, which
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
@@ -33,40 +33,59 @@ class Stats:
     seconds: float = 0.0
 
 
-class _Inline:
-    """The executor used for one thread: runs each task at once, in this process."""
+class _Done:
+    """The result of a task run in this process, with the interface of multiprocessing's AsyncResult."""
 
-    def submit(self, fn: Callable, *args) -> Future:
-        future: Future = Future()
+    def __init__(self, fn: Callable, args: tuple):
         try:
-            future.set_result(fn(*args))
-        except Exception as error:  # raised where a worker's would be: at result()
-            future.set_exception(error)
-        return future
+            self.value, self.error = fn(*args), None
+        except Exception as error:  # raised where a worker's would be: at get()
+            self.value, self.error = None, error
 
-    def shutdown(self, wait=True, cancel_futures=False) -> None:
-        pass
+    def get(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
-def _ignore_sigint() -> None:
+class Workers:
+    """Up to N processes for tasks; with one thread, tasks run in this process. On an error or Ctrl-C the
+    processes are killed at once rather than left to finish their tasks."""
+
+    def __init__(self, threads: int):
+        threads = (os.cpu_count() or 1) if threads == 0 else threads
+        self.pool = None
+        if threads > 1:
+            self.pool = multiprocessing.get_context("fork").Pool(threads, initializer=_worker_signals)
+
+    def submit(self, fn: Callable, *args):
+        return self.pool.apply_async(fn, args) if self.pool else _Done(fn, args)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if self.pool:
+            if kind is None:
+                self.pool.close()
+            else:
+                self.pool.terminate()
+            self.pool.join()
+
+
+def _worker_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() must kill
 
 
-def make_executor(threads: int):
-    threads = os.cpu_count() or 1 if threads == 0 else threads
-    if threads <= 1:
-        return _Inline()
-    return ProcessPoolExecutor(max_workers=threads, initializer=_ignore_sigint)
-
-
-def _encode_block(executor, block: Block, params: dict):
-    return (
-        streams.encode_layout(block),
-        streams.encode_lengths(block.lengths),
-        executor.submit(encode_names, block.names),
-        executor.submit(streams.encode_bases, block.seq, block.lengths, params),
-        executor.submit(streams.encode_qualities, block.qual, block.lengths, params),
-    )
+def _encode_block(workers: Workers, block: Block, params: dict) -> list:
+    return [
+        workers.submit(streams.encode_layout, block),
+        workers.submit(streams.encode_lengths, block.lengths),
+        workers.submit(encode_names, block.names),
+        workers.submit(streams.encode_bases, block.seq, block.lengths, params),
+        workers.submit(streams.encode_qualities, block.qual, block.lengths, params),
+    ]
 
 
 def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name: str | None = None,
@@ -76,13 +95,12 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     writer = container.ArchiveWriter(dst, header)
     stats = Stats()
     started = time.monotonic()
-    executor = make_executor(threads)
     pending: deque = deque()
-    depth = 1 if isinstance(executor, _Inline) else 2
+    depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written
 
     def finish_one() -> None:
         block, raw, parts = pending.popleft()
-        coded = [part.result() if isinstance(part, Future) else part for part in parts]
+        coded = [part.get() for part in parts]
         writer.write_block(block.records, len(raw), len(block.seq), coded, xxhash.xxh64_intdigest(raw))
         stats.records += block.records
         stats.bases += len(block.seq)
@@ -92,16 +110,14 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
         if progress:
             progress(len(raw))
 
-    try:
+    with Workers(threads) as workers:
         for block in read_blocks(src, params["block_records"], params["block_bytes"]):
             raw = format_block(block)
-            pending.append((block, raw, _encode_block(executor, block, params)))
+            pending.append((block, raw, _encode_block(workers, block, params)))
             while len(pending) > depth:
                 finish_one()
         while pending:
             finish_one()
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
     writer.close()
     stats.seconds = time.monotonic() - started
     return stats
@@ -122,14 +138,13 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
     params = levels.check_params(header.get("params"))
     stats = Stats()
     started = time.monotonic()
-    executor = make_executor(threads)
     pending: deque = deque()
-    depth = 1 if isinstance(executor, _Inline) else 2
+    depth = 2 if threads != 1 else 0
 
     def finish_one() -> None:
         info, block_number, layout, plus_texts, final_newline, lengths, parts = pending.popleft()
         try:
-            names, seq, qual = (part.result() for part in parts)
+            names, seq, qual = (part.get() for part in parts)
         except LstmzipError as error:
             raise CorruptArchiveError(f"block {block_number}: {error}") from None
         except Exception as error:  # a damaged stream that slipped past its checksum
@@ -145,7 +160,7 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
         if progress:
             progress(len(raw))
 
-    try:
+    with Workers(threads) as workers:
         for number, (info, parts) in enumerate(container.read_blocks(src, params, header_size), 1):
             layout, plus_texts, final_newline = streams.decode_layout(parts[0], info.records, info.raw_size)
             lengths = streams.decode_lengths(parts[1], info.records, info.raw_size)
@@ -153,14 +168,12 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
                 raise CorruptArchiveError(f"block {number}: read lengths do not match the block header")
             for key, part in zip(streams.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
-            tasks = [executor.submit(_decode_part, kind, data, lengths, params, info.records)
+            tasks = [workers.submit(_decode_part, kind, data, lengths, params, info.records)
                      for kind, data in zip(("names", "bases", "qualities"), parts[2:])]
             pending.append((info, number, layout, plus_texts, final_newline, lengths, tasks))
             while len(pending) > depth:
                 finish_one()
         while pending:
             finish_one()
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
     stats.seconds = time.monotonic() - started
     return header, stats
