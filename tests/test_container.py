@@ -68,7 +68,7 @@ def test_header_checksum_and_version(small):
 
 def test_block_checksum_is_checked_before_decoding(small):
     _, archive = small
-    header, header_size = container.read_header(io.BytesIO(archive))
+    header, _, header_size = container.read_header(io.BytesIO(archive))
     bad = bytearray(archive)
     bad[header_size + 200] ^= 0xFF  # inside the first block's streams
     assert refused(bytes(bad)) == "block 1 is corrupt (checksum mismatch)"
@@ -77,7 +77,7 @@ def test_block_checksum_is_checked_before_decoding(small):
 def test_content_hash_catches_a_wrong_decode(small):
     """Damage that still decodes (its CRC recomputed) cannot produce wrong output: the hash refuses it."""
     _, archive = small
-    _, header_size = container.read_header(io.BytesIO(archive))
+    _, _, header_size = container.read_header(io.BytesIO(archive))
     fmt = container._BLOCK
     fields = list(fmt.unpack_from(archive, header_size))
     sizes = fields[5:10]

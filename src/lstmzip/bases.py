@@ -42,8 +42,11 @@ def _train(prob, count, i, bit, limit):
 
 
 @numba.njit(cache=True)
-def _predict(rows, step, hist, orders, positional, bits, offsets, prob, count, weights, slots, inputs, mixed, selector, out):
+def _predict(rows, step, hist, orders, positional, bits, offsets, prob, count, weights, slots, inputs, mixed, selector,
+             extra, out):
+    """extra: (rows, 3) stretched node probabilities of an extra predictor (the LSTM), or a (0, 3) array."""
     n_models = len(orders)
+    n_extra = 1 if len(extra) else 0
     top = n_models - 1
     for j in range(len(rows)):
         r = rows[j]
@@ -64,8 +67,12 @@ def _predict(rows, step, hist, orders, positional, bits, offsets, prob, count, w
                 s = STRETCH[prob[slots[r, m] + node] >> 4]
                 inputs[r, node, m] = s
                 dot += np.int64(w[m]) * s
-            inputs[r, node, n_models] = BIAS_INPUT
-            dot += np.int64(w[n_models]) * BIAS_INPUT
+            if n_extra:
+                s = extra[r, node]
+                inputs[r, node, n_models] = s
+                dot += np.int64(w[n_models]) * s
+            inputs[r, node, n_models + n_extra] = BIAS_INPUT
+            dot += np.int64(w[n_models + n_extra]) * BIAS_INPUT
             dot >>= 16
             dot = min(2047, max(-2047, dot))
             p = min(4095, max(1, np.int64(SQUASH[dot + 2048])))
@@ -95,7 +102,7 @@ def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc
                 bit = high if visit == 0 else b & 1
                 weight_set = node * 4 + selector[r]
                 err = (bit << 12) - mixed[r, node]
-                for i in range(n_models + 1):
+                for i in range(inputs.shape[2]):
                     gradient[weight_set, i] += inputs[r, node, i] * err
                 updates[weight_set] += 1
                 for m in range(n_models):
@@ -113,7 +120,7 @@ def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc
                 _train(prob, count, base + 1 + (c >> 1), c & 1, limits[m])
     for weight_set in range(len(weights)):
         if updates[weight_set]:
-            for i in range(n_models + 1):
+            for i in range(weights.shape[1]):
                 weights[weight_set, i] += (gradient[weight_set, i] // updates[weight_set] * learning_rate) >> 10
 
 
@@ -122,7 +129,8 @@ class BaseModel:
 
     alphabet = 4
 
-    def __init__(self, params: dict, n_rows: int, n_symbols: int):
+    def __init__(self, params: dict, n_rows: int, n_symbols: int, lstm=None):
+        self.lstm = lstm  # a learning.BaseLSTMRun, or None
         self.orders = np.array(params["orders"], dtype=np.int64)
         self.positional = np.array(params["positional"], dtype=np.bool_)
         # tables no larger than the block can fill: small files start fast and stay small in memory
@@ -135,22 +143,31 @@ class BaseModel:
         self.prob = np.full(int(sizes.sum()), 32768, dtype=np.uint16)
         self.count = np.zeros(int(sizes.sum()), dtype=np.uint8)
         n_models = len(self.orders)
-        self.weights = np.full((3 * CONFIDENCE_BUCKETS, n_models + 1), (1 << 16) * 3 // (2 * n_models), dtype=np.int64)
-        self.weights[:, n_models] = 0
+        n_inputs = n_models + (1 if lstm else 0) + 1  # context models, the LSTM, the bias
+        self.weights = np.full((3 * CONFIDENCE_BUCKETS, n_inputs), (1 << 16) * 3 // (2 * n_models), dtype=np.int64)
+        self.weights[:, n_inputs - 1] = 0
         self.hist = np.zeros(n_rows, dtype=np.uint64)
         self.rc = np.zeros((n_models, n_rows), dtype=np.uint64)
         self.slots = np.zeros((n_rows, n_models), dtype=np.int64)
-        self.inputs = np.zeros((n_rows, 3, n_models + 1), dtype=np.int32)
+        self.inputs = np.zeros((n_rows, 3, n_inputs), dtype=np.int32)
+        self.prev_code = np.full(n_rows, 4, dtype=np.int64)  # the row's previous base, 4 = none or not ACGT
+        self.no_extra = np.zeros((0, 3), dtype=np.int64)
         self.mixed = np.zeros((n_rows, 3), dtype=np.int64)
         self.selector = np.zeros(n_rows, dtype=np.int64)
 
+    def begin_step(self, step: int, live: int) -> None:
+        if self.lstm:
+            self.lstm.begin_step(step, live, self.prev_code)
+
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
         out = np.empty((len(rows), 4), dtype=np.float64)
-        _predict(rows, step, self.hist, self.orders, self.positional, self.bits, self.offsets, self.prob, self.count, self.weights,
-                 self.slots, self.inputs, self.mixed, self.selector, out)
+        _predict(rows, step, self.hist, self.orders, self.positional, self.bits, self.offsets, self.prob, self.count,
+                 self.weights, self.slots, self.inputs, self.mixed, self.selector,
+                 self.lstm.stretched if self.lstm else self.no_extra, out)
         return out
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
         _update(step, first_row, symbols, coded, self.hist, self.rc, self.orders, self.bits, self.offsets, self.rc_models,
                 self.limits, self.prob, self.count, self.weights, self.slots, self.inputs, self.mixed,
                 self.selector, self.learning_rate)
+        self.prev_code[first_row : first_row + len(symbols)] = np.where(coded, symbols, 4)

@@ -143,6 +143,11 @@ def _verbose_report(stats: pipeline.Stats, archive_bytes: int) -> None:
     _say(f"  bases     {s['bases']:>12,} B  {per('bases', n)} bits/base")
     _say(f"  qualities {s['qualities']:>12,} B  {per('qualities', n)} bits/quality")
     _say(f"  other     {s['layout'] + s['lengths']:>12,} B  (line layout, read lengths)")
+    for kind, report in stats.learning.items():
+        _say(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; on a check sample "
+             f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol; "
+             f"{report['parameters']:,} weights in {report['weight_bytes']:,} B; hidden {report['hidden']}; "
+             f"{report['epochs']} epochs in {report['train_seconds']} s")
     ratio = stats.raw_bytes / archive_bytes if archive_bytes else 0
     speed = stats.raw_bytes / stats.seconds / 1e6 if stats.seconds else 0
     _say(f"  {stats.records:,} records, {stats.raw_bytes:,} -> {archive_bytes:,} B, ratio {ratio:.2f}, {speed:.2f} MB/s")

@@ -25,6 +25,9 @@ FIRST_CHUNK, MAX_CHUNK = 64, 8192
 class SteppedPredictor(Protocol):
     alphabet: int
 
+    def begin_step(self, step: int, live: int) -> None:
+        """Rows 0..live-1 are about to be coded at this step."""
+
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
         """float64 (len(rows), alphabet) probabilities for these rows at this step."""
 
@@ -52,6 +55,7 @@ def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: 
     encoder = constriction.stream.queue.RangeEncoder()
     for step in range(rows.steps):
         start = rows.col_start[step]
+        predictor.begin_step(step, rows.live(step))
         for lo, hi in _chunks(rows.live(step), predictor.alphabet):
             chunk_symbols = symbols[start + lo : start + hi]
             chunk_coded = coded[start + lo : start + hi]
@@ -69,6 +73,7 @@ def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: byt
     symbols = np.zeros(len(coded), dtype=np.uint8)  # every alphabet here has at most 256 symbols
     for step in range(rows.steps):
         start = rows.col_start[step]
+        predictor.begin_step(step, rows.live(step))
         for lo, hi in _chunks(rows.live(step), predictor.alphabet):
             chunk_symbols = symbols[start + lo : start + hi]
             chunk_coded = coded[start + lo : start + hi]

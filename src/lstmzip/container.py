@@ -20,6 +20,7 @@ FOOTER_MAGIC = b"LZQ\x89"
 LZIP_MAGIC = b"LZIP"
 VERSION = (1, 0)
 MAX_HEADER_JSON = 1 << 20
+MAX_MODELS = 1 << 24
 N_STREAMS = 5
 MAX_RECORD_BYTES = 1 << 28  # a block may exceed its byte limit by one record of at most this size
 
@@ -68,10 +69,11 @@ def _check_magic(start: bytes) -> None:
 
 
 class ArchiveWriter:
-    def __init__(self, out: BinaryIO, header: dict):
+    def __init__(self, out: BinaryIO, header: dict, models: bytes = b""):
+        """models: the learned models' bytes (see learning.Learned), stored after the header JSON."""
         self.out = out
         payload = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-        head = _HEAD.pack(MAGIC, *VERSION, 0, len(payload)) + payload
+        head = _HEAD.pack(MAGIC, *VERSION, 0, len(payload)) + payload + struct.pack("<I", len(models)) + models
         self._write(head + struct.pack("<I", _crc(head)))
         self.index: list[BlockInfo] = []
 
@@ -99,8 +101,8 @@ class ArchiveWriter:
         self._write(totals + struct.pack("<I", _crc(totals)) + FOOTER_MAGIC)
 
 
-def read_header(f: BinaryIO) -> tuple[dict, int]:
-    """The header's JSON object and the header's size in bytes."""
+def read_header(f: BinaryIO) -> tuple[dict, bytes, int]:
+    """The header's JSON object, the models' bytes and the header's size in bytes."""
     start = f.read(_HEAD.size)
     _check_magic(start)
     if len(start) < _HEAD.size:
@@ -113,8 +115,12 @@ def read_header(f: BinaryIO) -> tuple[dict, int]:
     if length > MAX_HEADER_JSON:
         raise CorruptArchiveError("archive header is corrupt (too long)")
     payload = _read_exact(f, length, "header")
+    models_size = _read_exact(f, 4, "header")
+    if struct.unpack("<I", models_size)[0] > MAX_MODELS:
+        raise CorruptArchiveError("archive header is corrupt (too long)")
+    models = _read_exact(f, struct.unpack("<I", models_size)[0], "header")
     (crc,) = struct.unpack("<I", _read_exact(f, 4, "header"))
-    if crc != _crc(start + payload):
+    if crc != _crc(start + payload + models_size + models):
         raise CorruptArchiveError("archive header is corrupt (checksum mismatch)")
     try:
         header = json.loads(payload)
@@ -122,7 +128,7 @@ def read_header(f: BinaryIO) -> tuple[dict, int]:
         raise CorruptArchiveError("archive header is corrupt") from None
     if not isinstance(header, dict):
         raise CorruptArchiveError("archive header is corrupt")
-    return header, _HEAD.size + length + 4
+    return header, models, _HEAD.size + length + 4 + len(models) + 4
 
 
 def read_blocks(f: BinaryIO, params: dict, header_size: int) -> Iterator[tuple[BlockInfo, list[bytes]]]:
@@ -197,7 +203,7 @@ def _check_footer(footer: bytes, index_offset: int | None, blocks: list[BlockInf
 
 def read_index(f: BinaryIO) -> tuple[dict, list[BlockInfo], int]:
     """Header, block list and archive size from a seekable archive, without reading the blocks."""
-    header, _ = read_header(f)
+    header, _, _ = read_header(f)
     size = f.seek(0, 2)
     if size < FOOTER_SIZE:
         raise CorruptArchiveError("archive is truncated")

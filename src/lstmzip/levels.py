@@ -20,21 +20,38 @@ def params_for_level(level: int) -> dict:
         raise ValueError("level must be 1..9")
     if level <= 3:
         bases = _bases([2, 11, 16], [4, 22, 22], [30, 255, 255], [0, 1, 1])
-        qualities = {"q2_levels": 8, "q3_levels": 4, "increment": 16, "total_limit": 65000}
+        qualities = {"q2_levels": 8, "q3_levels": 4, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     elif level <= 6:
         bases = _bases([2, 6, 11, 14, 18, 22], [4, 12, 22, 22, 22, 22], [30, 60, 255, 255, 255, 255],
                        [0, 0, 1, 1, 1, 1])
-        qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000}
+        qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     else:
         bases = _bases([2, 6, 11, 14, 18, 22], [4, 12, 22, 24, 24, 24], [30, 60, 255, 255, 255, 255],
                        [0, 0, 1, 1, 1, 1])
-        qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000}
+        qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     return {
         "block_records": 1 << 22,
         "block_bytes": (32 if level <= 3 else 64 if level <= 6 else 256) * MiB,
         "row_width": 1024,
         "bases": bases,
         "qualities": qualities,
+        "training": _training(level),
+    }
+
+
+def _training(level: int) -> dict | None:
+    """How the LSTMs are trained at compression (not needed to decode; stored for the record)."""
+    if level == 1:
+        return None
+    scale = 1 if level <= 3 else 2 if level <= 6 else 4
+    return {
+        "seed": 0,
+        "min_symbols": 500_000,  # below this the weights cost more than they save
+        "train_reads": 1000 * scale,
+        "check_reads": 2000,
+        "max_steps": 200,
+        "bases": {"hidden": 16, "epochs": 2 * scale, "time_budget": 5.0 * scale},
+        "qualities": {"hidden": 16 * min(scale, 2), "epochs": 4 * scale, "time_budget": 10.0 * scale},
     }
 
 
@@ -69,6 +86,7 @@ def check_params(params) -> dict:
         _int(qualities["q3_levels"], 1, 128)
         # counts are uint16: a total at the limit plus one increment must still fit
         _int(qualities["total_limit"], 2, 65535 - _int(qualities["increment"], 1, 1 << 12))
+        _int(qualities["mixer_rate"], 0, 1 << 12)
     except (KeyError, TypeError):
         raise CorruptArchiveError("archive header has invalid model parameters") from None
     return params

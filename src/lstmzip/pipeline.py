@@ -7,20 +7,23 @@ one-block file keeps two workers busy. At most a few blocks are in flight, which
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
 import time
 from collections import deque
+from functools import partial
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 import numpy as np
 import xxhash
 
-from . import __version__, container, levels, streams
+from . import __version__, container, learning, levels, streams
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import Block, format_block, read_blocks
+from .learning import Learned
 from .names import decode_names, encode_names
 
 
@@ -31,6 +34,7 @@ class Stats:
     raw_bytes: int = 0
     stream_bytes: dict = field(default_factory=lambda: dict.fromkeys(streams.STREAM_NAMES, 0))
     seconds: float = 0.0
+    learning: dict = field(default_factory=dict)
 
 
 class _Done:
@@ -78,23 +82,46 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() must kill
 
 
-def _encode_block(workers: Workers, block: Block, params: dict) -> list:
+def _encode_block(workers: Workers, block: Block, params: dict, learned: Learned) -> list:
     return [
         workers.submit(streams.encode_layout, block),
         workers.submit(streams.encode_lengths, block.lengths),
         workers.submit(encode_names, block.names),
-        workers.submit(streams.encode_bases, block.seq, block.lengths, params),
-        workers.submit(streams.encode_qualities, block.qual, block.lengths, params),
+        workers.submit(streams.encode_bases, block.seq, block.lengths, params, learned.bases),
+        workers.submit(streams.encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
     ]
 
 
+def _coded_size(block: Block, params: dict, kind: str, learned: Learned, reads: np.ndarray) -> int:
+    """Bytes of one stream for a subset of a block's reads, with the given models (for learning.fit)."""
+    starts = np.concatenate(([0], np.cumsum(block.lengths)[:-1]))[reads]
+    index = np.concatenate([np.arange(s, s + n) for s, n in zip(starts, block.lengths[reads])])
+    seq, lengths = block.seq[index], block.lengths[reads]
+    if kind == "bases":
+        return len(streams.encode_bases(seq, lengths, params, learned.bases))
+    return len(streams.encode_qualities(block.qual[index], lengths, params, learned.qualities, seq))
+
+
+def _learn(block: Block | None, params: dict) -> Learned:
+    training = params["training"]
+    if block is None or training is None or len(block.seq) < training["min_symbols"]:
+        return Learned()  # -1 never trains; small inputs cannot pay for the weights
+    return learning.fit(block.seq, block.qual, block.lengths, training, partial(_coded_size, block, params))
+
+
 def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name: str | None = None,
-                    mtime: int | None = None, progress: Callable[[int], None] | None = None) -> Stats:
+                    mtime: int | None = None, progress: Callable[[int], None] | None = None,
+                    learned: Learned | None = None) -> Stats:
+    """learned: use these models instead of training on the input (tests, golden files)."""
     params = levels.params_for_level(level)
-    header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, "name": name, "mtime": mtime}
-    writer = container.ArchiveWriter(dst, header)
     stats = Stats()
     started = time.monotonic()
+    blocks = read_blocks(src, params["block_records"], params["block_bytes"])
+    first = next(blocks, None)
+    learned = learned if learned is not None else _learn(first, params)
+    stats.learning = learned.report
+    header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, "name": name, "mtime": mtime}
+    writer = container.ArchiveWriter(dst, header, learned.to_bytes())
     pending: deque = deque()
     depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written
 
@@ -111,9 +138,9 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
             progress(len(raw))
 
     with Workers(threads) as workers:
-        for block in read_blocks(src, params["block_records"], params["block_bytes"]):
+        for block in itertools.chain([first] if first else [], blocks):
             raw = format_block(block)
-            pending.append((block, raw, _encode_block(workers, block, params)))
+            pending.append((block, raw, _encode_block(workers, block, params, learned)))
             while len(pending) > depth:
                 finish_one()
         while pending:
@@ -123,19 +150,28 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     return stats
 
 
-def _decode_part(kind: str, data: bytes, lengths: np.ndarray, params: dict, records: int):
-    if kind == "names":
-        return decode_names(data, records)
-    if kind == "bases":
-        return streams.decode_bases(data, lengths, params)
-    return streams.decode_qualities(data, lengths, params)
+def _decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndarray, params: dict,
+                                learned: Learned) -> tuple[np.ndarray, np.ndarray]:
+    """One task: the quality network reads the bases, so they are decoded first."""
+    seq = streams.decode_bases(bases, lengths, params, learned.bases)
+    return seq, streams.decode_qualities(qualities, lengths, params, learned.qualities, seq)
+
+
+def _decode_tasks(workers: Workers, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
+                  records: int) -> list:
+    names = workers.submit(decode_names, parts[2], records)
+    if learned.qualities:
+        return [names, workers.submit(_decode_bases_and_qualities, parts[3], parts[4], lengths, params, learned)]
+    return [names, workers.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
+            workers.submit(streams.decode_qualities, parts[4], lengths, params)]
 
 
 def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
                       progress: Callable[[int], None] | None = None) -> tuple[dict, Stats]:
     """Decode an archive to dst (None: decode and verify only). Returns the header and the totals."""
-    header, header_size = container.read_header(src)
+    header, models, header_size = container.read_header(src)
     params = levels.check_params(header.get("params"))
+    learned = Learned.from_bytes(models)
     stats = Stats()
     started = time.monotonic()
     pending: deque = deque()
@@ -144,7 +180,9 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
     def finish_one() -> None:
         info, block_number, layout, plus_texts, final_newline, lengths, parts = pending.popleft()
         try:
-            names, seq, qual = (part.get() for part in parts)
+            results = [part.get() for part in parts]
+            names = results[0]
+            seq, qual = results[1] if len(results) == 2 else results[1:]  # one task or two
         except LstmzipError as error:
             raise CorruptArchiveError(f"block {block_number}: {error}") from None
         except Exception as error:  # a damaged stream that slipped past its checksum
@@ -168,8 +206,7 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
                 raise CorruptArchiveError(f"block {number}: read lengths do not match the block header")
             for key, part in zip(streams.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
-            tasks = [workers.submit(_decode_part, kind, data, lengths, params, info.records)
-                     for kind, data in zip(("names", "bases", "qualities"), parts[2:])]
+            tasks = _decode_tasks(workers, parts, lengths, params, learned, info.records)
             pending.append((info, number, layout, plus_texts, final_newline, lengths, tasks))
             while len(pending) > depth:
                 finish_one()

@@ -26,7 +26,8 @@ def _levels(alphabet: int, buckets: int) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _predict(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, level3, n2, n3, position_shift,
-             counts, totals, contexts, out):
+             counts, contexts, out):
+    """out: the context's integer counts (each >= 1) for each row."""
     n_changes = len(CHANGE_BUCKET) - 1
     inner = alphabet * n2 * n3
     for j in range(len(rows)):
@@ -35,10 +36,9 @@ def _predict(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, leve
         ctx = (q1[r] * n2 + level2[q2[r]]) * n3 + level3[max(q2[r], q3[r])]
         ctx = (position * inner + ctx) * CHANGE_BUCKETS + CHANGE_BUCKET[min(changes[r], n_changes)]
         contexts[r] = ctx
-        total = np.float64(totals[ctx])
         base = ctx * alphabet
         for s in range(alphabet):
-            out[j, s] = counts[base + s] / total
+            out[j, s] = counts[base + s]
 
 
 @numba.njit(cache=True)
@@ -65,10 +65,12 @@ def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, to
 
 
 class QualityModel:
-    """A stepped predictor (see coder.py) for quality symbol indices 0..alphabet-1."""
+    """A stepped predictor (see coder.py) for quality symbol indices 0..alphabet-1. With an LSTM (see
+    learning.py), its prediction is mixed with the counts' in every step."""
 
     def __init__(self, params: dict, alphabet: int, row_offset: np.ndarray, max_length: int):
         self.alphabet = alphabet
+        self.lstm = None  # a learning.QualityLSTMRun, set by the caller
         self.row_offset = row_offset
         self.increment = int(params["increment"])
         self.total_limit = int(params["total_limit"])
@@ -87,7 +89,6 @@ class QualityModel:
         # Position is the outermost context component, so one position's tables are one slice.
         self.slice = n_contexts // POSITION_BUCKETS
         self.started = np.zeros(POSITION_BUCKETS, dtype=bool)
-        self.prepared_step = -1
         self.row_offsets_in_use = np.unique(row_offset)
         n_rows = len(row_offset)
         self.q1, self.q2, self.q3, self.changes, self.contexts = (np.zeros(n_rows, dtype=np.int64) for _ in range(5))
@@ -109,15 +110,21 @@ class QualityModel:
             self.counts[bucket * width * k : (bucket + 1) * width * k] = inherited
             self.totals[bucket * width : (bucket + 1) * width] = inherited.reshape(width, k).sum(axis=1)
 
+    def begin_step(self, step: int, live: int) -> None:
+        self._start_positions(step)
+        if self.lstm:
+            self.lstm.begin_step(step, live, self.q1)
+
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
-        if step != self.prepared_step:
-            self.prepared_step = step
-            self._start_positions(step)
-        out = np.empty((len(rows), self.alphabet), dtype=np.float64)
+        freq = np.empty((len(rows), self.alphabet), dtype=np.int64)
         _predict(rows, step, self.alphabet, self.row_offset, self.q1, self.q2, self.q3, self.changes, self.level2,
-                 self.level3, self.n2, self.n3, self.position_shift, self.counts, self.totals, self.contexts, out)
-        return out
+                 self.level3, self.n2, self.n3, self.position_shift, self.counts, self.contexts, freq)
+        if self.lstm:
+            freq = self.lstm.mix(step, rows, freq)
+        return freq / freq.sum(axis=1, keepdims=True, dtype=np.float64)
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
         _update(first_row, symbols, coded, self.alphabet, self.q1, self.q2, self.q3, self.changes, self.counts, self.totals,
                 self.contexts, self.increment, self.total_limit)
+        if self.lstm:
+            self.lstm.learn(symbols, coded)

@@ -13,8 +13,11 @@ from . import coder, packing
 from .bases import BaseModel
 from .errors import CorruptArchiveError
 from .fastq import PLUS_OTHER, Block
+from .learning import BASE_CODE as LSTM_BASE_CODE
+from .learning import BaseLSTMRun, QualityLSTMRun
+from .lstm import QuantLSTM
 from .quals import QualityModel
-from .rows import make_rows
+from .rows import Rows, make_rows
 
 STREAM_NAMES = ("layout", "lengths", "names", "bases", "qualities")
 
@@ -55,7 +58,21 @@ def decode_lengths(data: bytes, records: int, raw_size: int) -> np.ndarray:
     return lengths
 
 
-def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict) -> bytes:
+def _base_model(params: dict, rows: Rows, lstm: QuantLSTM | None) -> BaseModel:
+    run = BaseLSTMRun(lstm, rows.n_rows) if lstm else None
+    return BaseModel(params["bases"], rows.n_rows, int(rows.col_start[-1]), run)
+
+
+def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.ndarray, seq: np.ndarray,
+                   lstm) -> QualityModel:
+    model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
+    if lstm:
+        model.lstm = QualityLSTMRun(lstm, alphabet, rows.to_columns(LSTM_BASE_CODE[seq]), rows.col_start,
+                                    rows.row_offset, model.position_shift + 3, params["qualities"]["mixer_rate"])
+    return model
+
+
+def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None) -> bytes:
     """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model."""
     lower = (seq >= ord("a")) & (seq <= ord("z"))
     upper = np.where(lower, seq & 0xDF, seq)
@@ -66,7 +83,7 @@ def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict) -> bytes:
     columns = rows.to_columns(symbols)
     coded = columns < 4
     columns[~coded] = 0
-    words = coder.encode(BaseModel(params["bases"], rows.n_rows, len(columns)), rows, columns, coded)
+    words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded)
     return packing.join_sections([
         np.array([len(case_changes), len(exceptions)], dtype="<u8").tobytes(),
         packing.pack_ints(np.diff(case_changes, prepend=0)),
@@ -83,7 +100,7 @@ def _positions(gaps: bytes, count: int, start: int, total: int) -> np.ndarray:
     return positions
 
 
-def decode_bases(data: bytes, lengths: np.ndarray, params: dict) -> np.ndarray:
+def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None) -> np.ndarray:
     counts, case_gaps, exception_gaps, exception_bytes, words = packing.split_sections(data, 5)
     total = int(lengths.sum())
     if len(counts) != 16:
@@ -100,7 +117,7 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict) -> np.ndarray:
     is_exception = np.zeros(total, dtype=bool)
     is_exception[exceptions] = True
     coded = rows.to_columns(~is_exception)
-    columns = coder.decode(BaseModel(params["bases"], rows.n_rows, len(coded)), rows, coded, words)
+    columns = coder.decode(_base_model(params, rows, lstm), rows, coded, words)
     seq = BASE_LETTER[rows.to_reads(columns)]
     seq[exceptions] = letters
     lower = np.cumsum(np.bincount(case_changes, minlength=total + 1)[:total]) % 2 == 1
@@ -108,7 +125,8 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict) -> np.ndarray:
     return seq
 
 
-def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict) -> bytes:
+def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None) -> bytes:
+    """lstm: a learning.QualityLSTM, which also needs the block's bases (seq)."""
     alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     words = b""
     if len(alphabet) > 1:  # one value (or none) needs no coding at all
@@ -116,12 +134,12 @@ def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict) -> byt
         index[alphabet] = np.arange(len(alphabet))
         rows = make_rows(lengths, params["row_width"])
         columns = rows.to_columns(index[qual])
-        model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
+        model = _quality_model(params, rows, alphabet, lengths, seq, lstm)
         words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool))
     return packing.join_sections([alphabet.tobytes(), words])
 
 
-def decode_qualities(data: bytes, lengths: np.ndarray, params: dict) -> np.ndarray:
+def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, seq=None) -> np.ndarray:
     alphabet_bytes, words = packing.split_sections(data, 2)
     alphabet = np.frombuffer(alphabet_bytes, dtype=np.uint8)
     total = int(lengths.sum())
@@ -130,6 +148,6 @@ def decode_qualities(data: bytes, lengths: np.ndarray, params: dict) -> np.ndarr
     if len(alphabet) <= 1:
         return np.full(total, alphabet[0] if len(alphabet) else 0, dtype=np.uint8)
     rows = make_rows(lengths, params["row_width"])
-    model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
+    model = _quality_model(params, rows, alphabet, lengths, seq, lstm)
     columns = coder.decode(model, rows, np.ones(total, dtype=bool), words)
     return alphabet[rows.to_reads(columns)]

@@ -1,0 +1,249 @@
+"""The learned predictors: which features the LSTMs see, how they are trained on a sample of the input,
+whether they pay for their weights, and how they plug into the base and quality models.
+
+Bases (the notebook's method `s`): the previous base, one-hot. Qualities (method `q+s`): the previous
+quality normalised as the notebook does ((q - mean) / std), the current base one-hot and the position
+in the read. Features are integers at scale 2^12, built by one function for training and for coding,
+so Keras trains on exactly the inputs the integer network later sees.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import mixing, packing
+from .errors import CorruptArchiveError
+from .logistic import STRETCH
+from .lstm import ONE, LSTMRunner, QuantLSTM
+
+BASE_FEATURES = 6  # start of row, previous base A C G T other
+QUALITY_FEATURES = 8  # start of row, previous quality, current base A C G T other, position
+BASE_CODE = np.full(256, 4, dtype=np.uint8)  # A C G T (either case) -> 0..3, anything else 4
+for _code, _letter in enumerate(b"ACGT"):
+    BASE_CODE[_letter] = BASE_CODE[_letter | 0x20] = _code
+POSITION_SETS, CONFIDENCE_SETS = 8, 8
+MIX_SETS = POSITION_SETS * CONFIDENCE_SETS
+
+
+def base_features(start: np.ndarray, prev_code: np.ndarray) -> np.ndarray:
+    """start: bool (n,), the first position of a row; prev_code: previous base code 0..4 (n,)."""
+    features = np.zeros((len(start), BASE_FEATURES), dtype=np.int64)
+    features[:, 0] = np.where(start, ONE, 0)
+    features[np.arange(len(start)), 1 + prev_code] = np.where(start, 0, ONE)
+    return features
+
+
+def quality_features(start, prev_char, base_code, position, table) -> np.ndarray:
+    """All arguments (n,): start of row, previous quality character, current base code, position in read;
+    table maps a quality character to its normalised value."""
+    features = np.zeros((len(start), QUALITY_FEATURES), dtype=np.int64)
+    features[:, 0] = np.where(start, ONE, 0)
+    features[:, 1] = np.where(start, 0, table[prev_char])
+    features[np.arange(len(start)), 2 + base_code] = ONE
+    features[:, 7] = np.minimum(position, 1023) * 16  # position / 256
+    return features
+
+
+@dataclass
+class QualityLSTM:
+    """The quality network with what it needs around it: its classes (quality characters) and the
+    normalisation of its input (mean and standard deviation of the characters, in 1/16)."""
+
+    model: QuantLSTM
+    alphabet: np.ndarray  # uint8 quality characters, one per class
+    mean_x16: int
+    std_x16: int
+
+    def table(self) -> np.ndarray:
+        chars = np.arange(256, dtype=np.int64)
+        values = (chars * 16 - self.mean_x16) * ONE // self.std_x16
+        return np.clip(values, -8 * ONE, 8 * ONE)
+
+    def to_bytes(self) -> bytes:
+        return struct.pack("<iiB", self.mean_x16, self.std_x16, len(self.alphabet) - 1) + \
+            self.alphabet.tobytes() + self.model.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "QualityLSTM":
+        if len(data) < 9:
+            raise CorruptArchiveError("quality LSTM is truncated")
+        mean_x16, std_x16, n = struct.unpack_from("<iiB", data)
+        alphabet = np.frombuffer(data, dtype=np.uint8, count=min(n + 1, len(data) - 9), offset=9)
+        if std_x16 < 1 or len(alphabet) != n + 1 or (alphabet < 33).any() or (alphabet > 126).any():
+            raise CorruptArchiveError("quality LSTM is corrupt")
+        model = QuantLSTM.from_bytes(data[10 + n :])
+        if model.n_inputs != QUALITY_FEATURES or model.n_classes != n + 1:
+            raise CorruptArchiveError("quality LSTM is corrupt")
+        return cls(model, alphabet, mean_x16, std_x16)
+
+
+@dataclass
+class Learned:
+    """The models one archive carries (either may be absent) and what training reported."""
+
+    bases: QuantLSTM | None = None
+    qualities: QualityLSTM | None = None
+    report: dict = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        return packing.join_sections([self.bases.to_bytes() if self.bases else b"",
+                                      self.qualities.to_bytes() if self.qualities else b""])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Learned":
+        if not data:
+            return cls()
+        bases, qualities = packing.split_sections(data, 2)
+        learned = cls(QuantLSTM.from_bytes(bases) if bases else None,
+                      QualityLSTM.from_bytes(qualities) if qualities else None)
+        if learned.bases and (learned.bases.n_inputs != BASE_FEATURES or learned.bases.n_classes != 4):
+            raise CorruptArchiveError("base LSTM is corrupt")
+        return learned
+
+
+class BaseLSTMRun:
+    """The base network over a block: per step, its prediction as three stretched binary node
+    probabilities, one more input of the base model's mixer."""
+
+    def __init__(self, model: QuantLSTM, n_rows: int):
+        self.runner = LSTMRunner(model, n_rows)
+        self.stretched = np.zeros((n_rows, 3), dtype=np.int64)
+
+    def begin_step(self, step: int, live: int, prev_code: np.ndarray) -> None:
+        freq = self.runner.step(live, base_features(np.full(live, step == 0), prev_code[:live]))
+        a, c, g, t = freq.T
+        for node, (one, zero) in enumerate(((g + t, a + c), (c, a), (t, g))):
+            p = np.clip(one * 4096 // (one + zero), 1, 4095)
+            self.stretched[:live, node] = STRETCH[p]
+
+
+class QualityLSTMRun:
+    """The quality network over a block: per step, its frequencies for the block's alphabet, mixed
+    geometrically with the context counts (weights learnt per position range)."""
+
+    def __init__(self, learned: QualityLSTM, block_alphabet: np.ndarray, base_columns: np.ndarray,
+                 col_start: np.ndarray, row_offset: np.ndarray, set_shift: int, rate: int):
+        self.runner = LSTMRunner(learned.model, len(row_offset))
+        self.table = learned.table()
+        self.block_alphabet = block_alphabet
+        self.class_of = np.searchsorted(learned.alphabet, block_alphabet)
+        self.known = (self.class_of < len(learned.alphabet)) & (
+            learned.alphabet[np.minimum(self.class_of, len(learned.alphabet) - 1)] == block_alphabet)
+        self.base_columns, self.col_start, self.row_offset = base_columns, col_start, row_offset
+        self.set_shift, self.rate = set_shift, rate
+        self.weights = np.tile(np.array([mixing.WEIGHT_ONE, mixing.WEIGHT_ONE // 2], dtype=np.int64), (MIX_SETS, 1))
+
+    def begin_step(self, step: int, live: int, prev_symbol: np.ndarray) -> None:
+        position = self.row_offset[:live] + step
+        base_code = self.base_columns[self.col_start[step] : self.col_start[step] + live]
+        features = quality_features(np.full(live, step == 0), self.block_alphabet[prev_symbol[:live]], base_code,
+                                    position, self.table)
+        freq = self.runner.step(live, features)
+        self.freq = np.ones((live, len(self.block_alphabet)), dtype=np.int64)  # unknown to the network: rare
+        self.freq[:, self.known] = freq[:, self.class_of[self.known]]
+        # weights per position range and per confidence of the network (its largest probability)
+        confidence = np.minimum(freq.max(axis=1) * CONFIDENCE_SETS // freq.sum(axis=1), CONFIDENCE_SETS - 1)
+        self.sets = np.minimum(position >> self.set_shift, POSITION_SETS - 1) * CONFIDENCE_SETS + confidence
+
+    def mix(self, step: int, rows: np.ndarray, freq: np.ndarray) -> np.ndarray:
+        n, k = freq.shape
+        self.log_a, self.log_b = np.empty((n, k), dtype=np.int64), np.empty((n, k), dtype=np.int64)
+        self.out, self.chunk_sets = np.empty((n, k), dtype=np.int64), self.sets[rows]
+        mixing.mix(freq, self.freq[rows], self.weights, self.chunk_sets, self.log_a, self.log_b, self.out)
+        return self.out
+
+    def learn(self, symbols: np.ndarray, coded: np.ndarray) -> None:
+        mixing.learn(symbols, coded, self.out, self.log_a, self.log_b, self.chunk_sets, self.weights, self.rate)
+
+
+# ---------------------------------------------------------------- training (compression only)
+
+def _sample_reads(lengths: np.ndarray, count: int, rng) -> np.ndarray:
+    candidates = np.flatnonzero(lengths > 0)
+    return np.sort(rng.choice(candidates, min(count, len(candidates)), replace=False))
+
+
+def _padded(flat: np.ndarray, lengths: np.ndarray, reads: np.ndarray, steps: int, fill: int) -> np.ndarray:
+    """The first `steps` symbols of each chosen read as a padded (n, steps) matrix."""
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[reads]
+    t = np.arange(steps)
+    valid = t[None, :] < lengths[reads][:, None]
+    index = np.where(valid, starts[:, None] + t[None, :], 0)
+    return np.where(valid, flat[index], fill), valid
+
+
+def base_training_set(seq: np.ndarray, lengths: np.ndarray, reads: np.ndarray, steps: int):
+    codes, valid = _padded(BASE_CODE[seq], lengths, reads, steps, 4)
+    prev = np.concatenate((np.full((len(reads), 1), 4), codes[:, :-1]), axis=1)
+    start = np.zeros(codes.shape, dtype=bool)
+    start[:, 0] = True
+    features = base_features(start.ravel(), prev.ravel()).reshape(*codes.shape, BASE_FEATURES)
+    return features.astype(np.float32) / ONE, np.minimum(codes, 3), valid & (codes < 4)
+
+
+def quality_training_set(seq, qual, lengths, reads, steps, learned_alphabet, table):
+    chars, valid = _padded(qual, lengths, reads, steps, int(learned_alphabet[0]))
+    codes, _ = _padded(BASE_CODE[seq], lengths, reads, steps, 4)
+    prev = np.concatenate((chars[:, :1], chars[:, :-1]), axis=1)
+    start = np.zeros(chars.shape, dtype=bool)
+    start[:, 0] = True
+    position = np.broadcast_to(np.arange(steps), chars.shape)
+    features = quality_features(start.ravel(), prev.ravel(), codes.ravel(), position.ravel(), table)
+    targets = np.searchsorted(learned_alphabet, chars)
+    return features.reshape(*chars.shape, QUALITY_FEATURES).astype(np.float32) / ONE, targets, valid
+
+
+def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, evaluate) -> Learned:
+    """Train both networks on a sample of the reads and keep each only where it pays for its weights.
+    `evaluate(kind, learned, reads)` returns the coded bytes of those reads' stream with the given
+    models, so the decision uses the real coder."""
+    from .train import train_lstm  # TensorFlow: only here, only when compressing at a level that trains
+
+    rng = np.random.default_rng(settings["seed"])
+    reads = _sample_reads(lengths, settings["train_reads"] + settings["check_reads"], rng)
+    rng.shuffle(reads)
+    train, check = np.sort(reads[: settings["train_reads"]]), np.sort(reads[settings["train_reads"] :])
+    steps = int(min(settings["max_steps"], lengths[train].max(initial=1)))
+    learned, report = Learned(), {}
+    if len(train) == 0 or len(check) == 0:
+        return learned
+
+    alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
+    sample = qual[: min(len(qual), 1 << 20)].astype(np.float64)
+    mean_x16, std_x16 = int(round(sample.mean() * 16)), max(16, int(round(sample.std() * 16)))
+    candidates = {"bases": lambda: base_training_set(seq, lengths, train, steps)}
+    if len(alphabet) > 1:
+        table = QualityLSTM(None, alphabet, mean_x16, std_x16).table()
+        candidates["qualities"] = lambda: quality_training_set(seq, qual, lengths, train, steps, alphabet, table)
+
+    for kind, make_set in candidates.items():
+        options = settings[kind]
+        inputs, targets, mask = make_set()
+        n_classes = 4 if kind == "bases" else len(alphabet)
+        started = time.monotonic()
+        trained = train_lstm(inputs, targets, mask, n_classes, options["hidden"], options["epochs"],
+                             options["time_budget"], settings["seed"])
+        model = QuantLSTM.from_float(trained)
+        candidate = model if kind == "bases" else QualityLSTM(model, alphabet, mean_x16, std_x16)
+        without = evaluate(kind, Learned(), check)
+        with_lstm = evaluate(kind, Learned(**{kind: candidate}), check)
+        symbols = int(lengths[check].sum())
+        weight_bytes = len(packing.compress(candidate.to_bytes()))
+        # what the network saves over the block, scaled from the check sample, against its weights
+        saving = (without - with_lstm) * int(lengths.sum()) / max(1, symbols)
+        used = saving > 2 * weight_bytes
+        if used:
+            setattr(learned, kind, candidate)
+        report[kind] = {
+            "used": used, "hidden": model.hidden, "parameters": model.n_parameters, "weight_bytes": weight_bytes,
+            "train_seconds": round(time.monotonic() - started, 2), "epochs": len(trained.losses),
+            "losses": [round(x, 5) for x in trained.losses],
+            "bits_per_symbol_without": round(8 * without / max(1, symbols), 4),
+            "bits_per_symbol_with": round(8 * with_lstm / max(1, symbols), 4),
+        }
+    learned.report = report
+    return learned

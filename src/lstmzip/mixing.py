@@ -1,0 +1,93 @@
+"""Geometric mixing of two integer frequency tables (context counts and the LSTM), in integer arithmetic.
+
+log2 p_mix(s) = w_a log2 p_a(s) + w_b log2 p_b(s) + const. The weights (16.16 fixed point, one pair per
+weight set) follow the gradient of the coding cost, once per chunk of rows, so a predictor that helps
+gains weight and one that does not loses it. Logarithms are in 1/256 bit, from an integer table.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+import numba
+import numpy as np
+
+LOG_UNIT = 256  # logarithms are in 1/256 bit
+with localcontext() as _context:
+    _context.prec = 40
+    # log2(1 + i/1024) in 1/256 bit, for mantissas 1024..2047
+    LOG_MANTISSA = np.array([int((Decimal(1024 + i).ln() / Decimal(2).ln() * LOG_UNIT - 10 * LOG_UNIT)
+                                 .to_integral_value()) for i in range(1024)], dtype=np.int64)
+    # 2^16 * 2^(-d/256): frequencies for log values d/256 bit below the largest
+    EXP2 = np.array([max(1, int((Decimal(65536) * (Decimal(2) ** (-Decimal(d) / LOG_UNIT))).to_integral_value()))
+                     for d in range(16 * LOG_UNIT)], dtype=np.int64)
+WEIGHT_ONE = 1 << 16
+
+
+@numba.njit(cache=True, inline="always")
+def log2_fixed(x):
+    """log2(x) in 1/256 bit for an integer x >= 1."""
+    e = 0
+    y = x
+    while y >= 2048:
+        y >>= 1
+        e += 1
+    while y < 1024:
+        y <<= 1
+        e -= 1
+    return (e + 10) * LOG_UNIT + LOG_MANTISSA[y - 1024]
+
+
+@numba.njit(cache=True)
+def mix(freq_a, freq_b, weights, sets, log_a, log_b, out):
+    """freq_a, freq_b: int64 (n, K) frequencies >= 1. Fills log_a, log_b (log2 probabilities, for the
+    update) and out (mixed frequencies >= 1)."""
+    n, k = freq_a.shape
+    mixed = np.empty(k, dtype=np.int64)
+    for j in range(n):
+        total_a = np.int64(0)
+        total_b = np.int64(0)
+        for s in range(k):
+            total_a += freq_a[j, s]
+            total_b += freq_b[j, s]
+        norm_a, norm_b = log2_fixed(total_a), log2_fixed(total_b)
+        w_a, w_b = weights[sets[j], 0], weights[sets[j], 1]
+        top = np.int64(-(1 << 62))
+        for s in range(k):
+            la = log2_fixed(freq_a[j, s]) - norm_a
+            lb = log2_fixed(freq_b[j, s]) - norm_b
+            log_a[j, s] = la
+            log_b[j, s] = lb
+            mixed[s] = (w_a * la + w_b * lb) >> 16
+            top = max(top, mixed[s])
+        for s in range(k):
+            out[j, s] = EXP2[min(top - mixed[s], len(EXP2) - 1)]
+
+
+@numba.njit(cache=True)
+def learn(symbols, coded, out, log_a, log_b, sets, weights, rate):
+    """One gradient step per weight set along the mean gradient of the chunk's coding cost."""
+    n, k = out.shape
+    gradient = np.zeros(weights.shape, dtype=np.int64)
+    seen = np.zeros(len(weights), dtype=np.int64)
+    j = 0
+    for i in range(len(symbols)):
+        if not coded[i]:
+            continue
+        t = symbols[i]
+        total = np.int64(0)
+        expect_a = np.int64(0)
+        expect_b = np.int64(0)
+        for s in range(k):
+            total += out[j, s]
+            expect_a += out[j, s] * log_a[j, s]
+            expect_b += out[j, s] * log_b[j, s]
+        gradient[sets[j], 0] += log_a[j, t] - expect_a // total
+        gradient[sets[j], 1] += log_b[j, t] - expect_b // total
+        seen[sets[j]] += 1
+        j += 1
+    for m in range(len(weights)):
+        if seen[m]:
+            for i in range(2):
+                w = weights[m, i] + gradient[m, i] * rate // seen[m]
+                weights[m, i] = min(8 * WEIGHT_ONE, max(-WEIGHT_ONE, w))
