@@ -9,8 +9,9 @@ so Keras trains on exactly the inputs the integer network later sees.
 
 from __future__ import annotations
 
+import math
+import multiprocessing
 import struct
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -206,7 +207,8 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
     rng = np.random.default_rng(settings["seed"])
     reads = _sample_reads(lengths, settings["train_reads"] + settings["check_reads"], rng)
     rng.shuffle(reads)
-    train, check = np.sort(reads[: settings["train_reads"]]), np.sort(reads[settings["train_reads"] :])
+    n_check = min(settings["check_reads"], len(reads) // 4)  # few long reads: keep a quarter to check
+    check, train = np.sort(reads[:n_check]), np.sort(reads[n_check:])
     steps = int(min(settings["max_steps"], lengths[train].max(initial=1)))
     learned, report = Learned(), {}
     if len(train) == 0 or len(check) == 0:
@@ -220,13 +222,19 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
         table = QualityLSTM(None, alphabet, mean_x16, std_x16).table()
         candidates["qualities"] = lambda: quality_training_set(seq, qual, lengths, train, steps, alphabet, table)
 
-    for kind, make_set in candidates.items():
-        options = settings[kind]
-        inputs, targets, mask = make_set()
-        n_classes = 4 if kind == "bases" else len(alphabet)
-        started = time.monotonic()
-        trained = train_lstm(inputs, targets, mask, n_classes, options["hidden"], options["epochs"],
-                             options["time_budget"], settings["seed"])
+    # Both networks train at once, each in a fresh process: TensorFlow's memory goes when training ends,
+    # and the coding workers forked later do not inherit it.
+    with multiprocessing.get_context("spawn").Pool(len(candidates)) as pool:
+        jobs = {}
+        for kind, make_set in candidates.items():
+            options = settings[kind]
+            inputs, targets, mask = make_set()
+            n_classes = 4 if kind == "bases" else len(alphabet)
+            jobs[kind] = pool.apply_async(train_lstm, (inputs, targets, mask, n_classes, options["hidden"],
+                                                       options["epochs"], math.inf, settings["seed"]))
+        trained_models = {kind: job.get() for kind, job in jobs.items()}
+
+    for kind, trained in trained_models.items():
         model = QuantLSTM.from_float(trained)
         candidate = model if kind == "bases" else QualityLSTM(model, alphabet, mean_x16, std_x16)
         without = evaluate(kind, Learned(), check)
@@ -240,7 +248,7 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
             setattr(learned, kind, candidate)
         report[kind] = {
             "used": used, "hidden": model.hidden, "parameters": model.n_parameters, "weight_bytes": weight_bytes,
-            "train_seconds": round(time.monotonic() - started, 2), "epochs": len(trained.losses),
+            "train_seconds": round(trained.seconds, 2), "epochs": len(trained.losses),
             "losses": [round(x, 5) for x in trained.losses],
             "bits_per_symbol_without": round(8 * without / max(1, symbols), 4),
             "bits_per_symbol_with": round(8 * with_lstm / max(1, symbols), 4),

@@ -4,7 +4,7 @@ Keras trains the model (train.py); this module quantises its weights and runs th
 point, so the encoder and every decoder compute identical probabilities on any CPU, BLAS kernel, thread
 count and batch size:
 
-- weights are int8 with a power-of-two scale per tensor, used at scale 2^12; activations are 2^12;
+- weights are int8 times an integer step per tensor, at scale 2^12; activations are at scale 2^12;
 - matrix products run through float64 BLAS on these integers: every partial sum is an integer below 2^53,
   so the result is exact whatever order the kernel adds in;
 - sigmoid, tanh and exp come from integer tables computed with the decimal module (correctly rounded,
@@ -31,6 +31,7 @@ ACTIVATION_RANGE = 8 * ONE  # sigmoid and tanh inputs are clipped to [-8, 8)
 TABLE_SHIFT = 4  # table step: 16 / 4096 = 1/256
 SOFTMAX_RANGE = 16 * ONE  # logits more than 16 below the largest get the smallest frequency
 FREQUENCY_BITS = 16
+MAX_STEP = 1 << 12  # weights up to 127 in magnitude
 
 
 def _table(function) -> np.ndarray:
@@ -51,12 +52,11 @@ with localcontext() as _context:
 
 
 def quantise(weights: np.ndarray) -> tuple[np.ndarray, int]:
-    """float weights -> int8 values and a shift s: value / 2^s approximates the weight (s <= 12)."""
+    """float weights -> int8 values and one integer step per tensor: value * step / 2^12 approximates the
+    weight, with the int8 range spread over the tensor's largest weight."""
     largest = float(np.abs(weights).max(initial=0.0))
-    shift = FRACTION_BITS
-    while shift > 0 and largest * (1 << shift) > 127.49:
-        shift -= 1
-    return np.clip(np.rint(weights * (1 << shift)), -127, 127).astype(np.int8), shift
+    step = min(MAX_STEP, max(1, int(np.ceil(largest * ONE / 127))))
+    return np.clip(np.rint(weights * ONE / step), -127, 127).astype(np.int8), step
 
 
 class QuantLSTM:
@@ -66,9 +66,9 @@ class QuantLSTM:
 
     def __init__(self, n_inputs: int, hidden: int, n_classes: int, tensors: dict[str, tuple[np.ndarray, int]]):
         self.n_inputs, self.hidden, self.n_classes = n_inputs, hidden, n_classes
-        self.tensors = tensors
+        self.tensors = tensors  # name -> (int8 values, step)
         # everything at scale 2^12, as float64 for BLAS (exact: small integers)
-        scaled = {name: values.astype(np.int64) << (FRACTION_BITS - shift) for name, (values, shift) in tensors.items()}
+        scaled = {name: values.astype(np.int64) * step for name, (values, step) in tensors.items()}
         self.input_weights = np.vstack([scaled["kernel"], scaled["recurrent_kernel"]]).astype(np.float64)
         self.bias = scaled["bias"]
         self.dense = scaled["dense_kernel"].astype(np.float64)
@@ -92,8 +92,8 @@ class QuantLSTM:
     def to_bytes(self) -> bytes:
         out = struct.pack("<HHH", self.n_inputs, self.hidden, self.n_classes)
         for name in self.TENSORS:
-            values, shift = self.tensors[name]
-            out += struct.pack("<B", shift) + values.tobytes()
+            values, step = self.tensors[name]
+            out += struct.pack("<H", step) + values.tobytes()
         return out
 
     @classmethod
@@ -108,10 +108,13 @@ class QuantLSTM:
         pos, tensors = 6, {}
         for name, shape in model.shapes().items():
             size = int(np.prod(shape))
-            if pos + 1 + size > len(data) or data[pos] > FRACTION_BITS:
+            if pos + 2 + size > len(data):
+                raise CorruptArchiveError("LSTM weights are truncated")
+            (step,) = struct.unpack_from("<H", data, pos)
+            if not 1 <= step <= MAX_STEP:
                 raise CorruptArchiveError("LSTM weights are corrupt")
-            tensors[name] = (np.frombuffer(data, dtype=np.int8, count=size, offset=pos + 1).reshape(shape), data[pos])
-            pos += 1 + size
+            tensors[name] = (np.frombuffer(data, dtype=np.int8, count=size, offset=pos + 2).reshape(shape), step)
+            pos += 2 + size
         if pos != len(data):
             raise CorruptArchiveError("LSTM weights have trailing bytes")
         return cls(n_inputs, hidden, n_classes, tensors)
