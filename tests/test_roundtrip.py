@@ -47,6 +47,8 @@ def odd_cases() -> dict[str, bytes]:
         "UTF-8, tabs and control bytes in names": fastq([
             "@läuft\tXC:Z:ACGT 名前\nACGT\n+\nIIII".encode(), b"@\x01\x02 x\nAC\n+\nII", b"@\nA\n+\nI"]),
         "one quality value only": b"@a\nACGT\n+\nIIII\n@b\nAC\n+\nII\n",
+        # all 94 quality characters: the widest alphabet (the fuzzer found a hang here once)
+        "every quality character": fastq([b"@q\n" + b"ACGT" * 47 + b"\n+\n" + bytes(range(33, 127)) * 2]),
         "empty file": b"",
     }
 

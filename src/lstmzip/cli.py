@@ -25,8 +25,9 @@ FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq")
 SUFFIX = ".lz"
 
 
-class Interrupted(Exception):
-    """Ctrl-C or SIGTERM: clean up, then exit 130 (143 for SIGTERM)."""
+class Interrupted(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt (so no handler of Exception catches it): clean up,
+    then exit 143 (130 for Ctrl-C)."""
 
     def __init__(self, status: int):
         self.status = status
@@ -303,6 +304,7 @@ def _describe(path: Path) -> dict:
         "archive_bytes": size,
         "ratio": round(raw / size, 4) if size else None,
         "blocks": len(blocks),
+        "learning": header.get("learning") or {},
         "streams": {"names": stream_bytes["names"], "bases": stream_bytes["bases"],
                     "qualities": stream_bytes["qualities"],
                     "other": size - stream_bytes["names"] - stream_bytes["bases"] - stream_bytes["qualities"]},

@@ -120,7 +120,8 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     first = next(blocks, None)
     learned = learned if learned is not None else _learn(first, params)
     stats.learning = learned.report
-    header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, "name": name, "mtime": mtime}
+    header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, "name": name, "mtime": mtime,
+              "learning": learned.report}  # per-epoch losses and what each network saved, for reports
     writer = container.ArchiveWriter(dst, header, learned.to_bytes())
     pending: deque = deque()
     depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written

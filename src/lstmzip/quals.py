@@ -78,7 +78,8 @@ class QualityModel:
         while alphabet * alphabet * q2_levels * q3_levels * POSITION_BUCKETS * CHANGE_BUCKETS > MAX_COUNTS and q2_levels > 1:
             # wide alphabets (nanopore) keep fewer levels of the older qualities
             q3_levels = max(1, q3_levels // 2)
-            q2_levels = q2_levels if q3_levels < q2_levels // 2 else max(1, q2_levels // 2)
+            if q3_levels == 1 or q3_levels >= q2_levels // 2:
+                q2_levels = max(1, q2_levels // 2)
         self.level2 = _levels(alphabet, q2_levels)
         self.level3 = _levels(alphabet, q3_levels)
         self.n2, self.n3 = int(self.level2.max(initial=0)) + 1, int(self.level3.max(initial=0)) + 1
