@@ -120,8 +120,12 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     first = next(blocks, None)
     learned = learned if learned is not None else _learn(first, params)
     stats.learning = learned.report
+    # per-epoch losses and what each network saved, for reports; not the training time, which would make
+    # the archive depend on the machine's load
+    stored_report = {kind: {k: v for k, v in report.items() if k != "train_seconds"}
+                     for kind, report in learned.report.items()}
     header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, "name": name, "mtime": mtime,
-              "learning": learned.report}  # per-epoch losses and what each network saved, for reports
+              "learning": stored_report}
     writer = container.ArchiveWriter(dst, header, learned.to_bytes())
     pending: deque = deque()
     depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written
