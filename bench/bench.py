@@ -568,8 +568,9 @@ class Bench:
             row["bpn"] = div(8 * s["names"], lst.get("records")) if s.get("names") is not None else None
             if lst.get("archive_bytes") not in (None, row["bytes"]):
                 row["notes"].append(f"list reports archive_bytes {lst['archive_bytes']:,}, file has {row['bytes']:,}")
-            fd["pipe"] = self.pipeline_check(fd)
-            row["rt"] = f"{row['rt'] or 'FAIL'}, pipe {fd['pipe']}"
+            if not self.args.no_pipe_check:
+                fd["pipe"] = self.pipeline_check(fd)
+                row["rt"] = f"{row['rt'] or 'FAIL'}, pipe {fd['pipe']}"
         fd["rows"].append(row)
 
         # peers
@@ -725,6 +726,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="lstmzip -T")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report to write")
     ap.add_argument("--no-peers", action="store_true", help="skip gzip, xz, zstd and CRAM")
+    ap.add_argument("--no-pipe-check", action="store_true", help="skip the stdin/stdout round trip (time)")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch directory (default: a temp dir)")
     ap.add_argument("--rss-method", choices=["auto", "time", "rusage"], default="auto",
                     help="largest-process figure: /usr/bin/time -f %%M if present (auto), else getrusage "

@@ -1,0 +1,43 @@
+"""Run the property fuzzers of tests/test_fuzz.py for a long time (CI runs them briefly).
+
+    python fuzz/run.py --seconds 3600 [--target roundtrip|decoder|both]
+
+Each round runs EXAMPLES fresh random examples per property; the first failure stops the run, and
+hypothesis prints the falsifying input (and keeps it in .hypothesis/ to replay it first next time):
+turn it into a regression test. Prints rounds, examples and hours at the end.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"roundtrip": "test_any_fastq_round_trips", "decoder": "test_damaged_archives_are_refused_or_exact"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3600)
+    parser.add_argument("--target", choices=[*TARGETS, "both"], default="both")
+    parser.add_argument("--examples", type=int, default=500, help="examples per property per round")
+    args = parser.parse_args()
+    names = list(TARGETS.values()) if args.target == "both" else [TARGETS[args.target]]
+    env = os.environ | {"LSTMZIP_FUZZ_EXAMPLES": str(args.examples), "OPENBLAS_NUM_THREADS": "1"}
+    started, rounds = time.monotonic(), 0
+    while time.monotonic() - started < args.seconds:
+        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "tests/test_fuzz.py",
+                                 "-k", " or ".join(names)], cwd=ROOT, env=env)
+        if result.returncode:
+            print(f"FAILED in round {rounds + 1}", file=sys.stderr)
+            return 1
+        rounds += 1
+    hours = (time.monotonic() - started) / 3600
+    print(f"{rounds} rounds, {rounds * args.examples * len(names)} examples, {hours:.2f} h, no failure")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
