@@ -116,3 +116,43 @@ def test_crafted_parameters_are_refused():
     params["qualities"]["increment"] = "16"
     with pytest.raises(CorruptArchiveError):
         levels.check_params(params)
+
+
+def _with_block_fields(archive: bytes, **changes) -> bytes:
+    """The archive with fields of its first block header changed and that header's CRC made valid again:
+    what a crafted (hostile) archive looks like."""
+    _, _, header_size = container.read_header(io.BytesIO(archive))
+    fmt = container._BLOCK
+    fields = list(fmt.unpack_from(archive, header_size))
+    positions = {"records": 1, "raw_size": 2, "bases": 3, "first_stream_size": 5}
+    for name, value in changes.items():
+        fields[positions[name]] = value
+    head = fmt.pack(*fields)
+    return archive[:header_size] + head + struct.pack("<I", container._crc(head)) + archive[header_size + fmt.size + 4 :]
+
+
+@pytest.mark.parametrize("changes", [
+    {"records": 1 << 31},
+    {"raw_size": 1 << 62},
+    {"bases": 1 << 40},
+    {"first_stream_size": 1 << 60},
+])
+def test_crafted_block_sizes_are_refused_before_allocating(small, changes):
+    _, archive = small
+    assert refused(_with_block_fields(archive, **changes)) == "block 1 header is corrupt (impossible sizes)"
+
+
+def test_crafted_header_lengths_are_refused(small):
+    _, archive = small
+    bad = bytearray(archive)
+    bad[8:12] = struct.pack("<I", 1 << 30)  # the header JSON length
+    assert refused(bytes(bad)) == "archive header is corrupt (too long)"
+
+
+def test_crafted_model_sizes_are_refused():
+    from lstmzip.learning import Learned
+    from lstmzip.packing import join_sections
+
+    huge = struct.pack("<HHH", 6, 65535, 4) + b"\0" * 100
+    with pytest.raises(CorruptArchiveError, match="impossible sizes"):
+        Learned.from_bytes(join_sections([huge, b""]))

@@ -48,21 +48,27 @@ def _chunks(live: int, alphabet: int):
         lo, size = hi, min(largest, 2 * size)
 
 
+def _walk(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray):
+    """The coding order, the same for both sides: per step and chunk, (step, span in the column-major
+    array, first row, the chunk's coded rows)."""
+    for step in range(rows.steps):
+        start = rows.col_start[step]
+        predictor.begin_step(step, rows.live(step))
+        for lo, hi in _chunks(rows.live(step), predictor.alphabet):
+            span = slice(start + lo, start + hi)
+            yield step, span, lo, np.flatnonzero(coded[span]).astype(np.int32)
+
+
 def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: np.ndarray) -> bytes:
     """symbols: uint8 column-major symbol indices; coded: bool column-major (False = not coded, symbol 0).
     The model sees the same dtypes as in decode, so both run the same compiled code."""
     symbols = np.asarray(symbols, dtype=np.uint8)
     encoder = constriction.stream.queue.RangeEncoder()
-    for step in range(rows.steps):
-        start = rows.col_start[step]
-        predictor.begin_step(step, rows.live(step))
-        for lo, hi in _chunks(rows.live(step), predictor.alphabet):
-            chunk_symbols = symbols[start + lo : start + hi]
-            chunk_coded = coded[start + lo : start + hi]
-            which = np.flatnonzero(chunk_coded).astype(np.int32)
-            if len(which):
-                encoder.encode(chunk_symbols[which].astype(np.int32), MODEL, predictor.predict(step, which + lo))
-            predictor.update(step, lo, chunk_symbols, chunk_coded)
+    for step, span, lo, which in _walk(predictor, rows, coded):
+        chunk = symbols[span]
+        if len(which):
+            encoder.encode(chunk[which].astype(np.int32), MODEL, predictor.predict(step, which + lo))
+        predictor.update(step, lo, chunk, coded[span])
     return encoder.get_compressed().tobytes()
 
 
@@ -71,17 +77,12 @@ def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: byt
         raise CorruptArchiveError("range-coded stream has a partial word")
     decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
     symbols = np.zeros(len(coded), dtype=np.uint8)  # every alphabet here has at most 256 symbols
-    for step in range(rows.steps):
-        start = rows.col_start[step]
-        predictor.begin_step(step, rows.live(step))
-        for lo, hi in _chunks(rows.live(step), predictor.alphabet):
-            chunk_symbols = symbols[start + lo : start + hi]
-            chunk_coded = coded[start + lo : start + hi]
-            which = np.flatnonzero(chunk_coded).astype(np.int32)
-            if len(which):
-                try:
-                    chunk_symbols[which] = decoder.decode(MODEL, predictor.predict(step, which + lo))
-                except Exception as error:  # constriction raises AssertionError on impossible data
-                    raise CorruptArchiveError(f"range-coded stream is corrupt ({error})") from None
-            predictor.update(step, lo, chunk_symbols, chunk_coded)
+    for step, span, lo, which in _walk(predictor, rows, coded):
+        chunk = symbols[span]
+        if len(which):
+            try:
+                chunk[which] = decoder.decode(MODEL, predictor.predict(step, which + lo))
+            except Exception as error:  # constriction raises AssertionError on impossible data
+                raise CorruptArchiveError(f"range-coded stream is corrupt ({error})") from None
+        predictor.update(step, lo, chunk, coded[span])
     return symbols

@@ -222,17 +222,16 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
         table = QualityLSTM(None, alphabet, mean_x16, std_x16).table()
         candidates["qualities"] = lambda: quality_training_set(seq, qual, lengths, train, steps, alphabet, table)
 
-    # Both networks train at once, each in a fresh process: TensorFlow's memory goes when training ends,
-    # and the coding workers forked later do not inherit it.
-    with multiprocessing.get_context("spawn").Pool(len(candidates)) as pool:
-        jobs = {}
-        for kind, make_set in candidates.items():
-            options = settings[kind]
-            inputs, targets, mask = make_set()
-            n_classes = 4 if kind == "bases" else len(alphabet)
-            jobs[kind] = pool.apply_async(train_lstm, (inputs, targets, mask, n_classes, options["hidden"],
-                                                       options["epochs"], math.inf, settings["seed"]))
-        trained_models = {kind: job.get() for kind, job in jobs.items()}
+    # Both networks train in one fresh process, one after the other: TensorFlow's memory goes when training
+    # ends, the coding workers forked later do not inherit it, and only one TensorFlow runtime is resident.
+    jobs = []
+    for kind, make_set in candidates.items():
+        inputs, targets, mask = make_set()
+        n_classes = 4 if kind == "bases" else len(alphabet)
+        jobs.append((inputs, targets, mask, n_classes, settings[kind]["hidden"], settings[kind]["epochs"], math.inf,
+                     settings["seed"]))
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        trained_models = dict(zip(candidates, pool.starmap(train_lstm, jobs)))
 
     for kind, trained in trained_models.items():
         model = QuantLSTM.from_float(trained)

@@ -13,7 +13,7 @@ from . import coder, packing
 from .bases import BaseModel
 from .errors import CorruptArchiveError
 from .fastq import PLUS_OTHER, Block
-from .learning import BASE_CODE as LSTM_BASE_CODE
+from .learning import BASE_CODE
 from .learning import BaseLSTMRun, QualityLSTMRun
 from .lstm import QuantLSTM
 from .quals import QualityModel
@@ -21,9 +21,6 @@ from .rows import Rows, make_rows
 
 STREAM_NAMES = ("layout", "lengths", "names", "bases", "qualities")
 
-BASE_CODE = np.full(256, 4, dtype=np.uint8)  # A C G T -> 0..3, anything else is an exception
-for _code, _letter in enumerate(b"ACGT"):
-    BASE_CODE[_letter] = _code
 BASE_LETTER = np.frombuffer(b"ACGT", dtype=np.uint8)
 
 
@@ -67,7 +64,7 @@ def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.n
                    lstm) -> QualityModel:
     model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
     if lstm:
-        model.lstm = QualityLSTMRun(lstm, alphabet, rows.to_columns(LSTM_BASE_CODE[seq]), rows.col_start,
+        model.lstm = QualityLSTMRun(lstm, alphabet, rows.to_columns(BASE_CODE[seq]), rows.col_start,
                                     rows.row_offset, model.position_shift + 3, params["qualities"]["mixer_rate"])
     return model
 
