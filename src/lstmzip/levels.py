@@ -31,7 +31,7 @@ def params_for_level(level: int) -> dict:
         qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     return {
         "block_records": 1 << 22,
-        "block_bytes": (32 if level <= 3 else 64 if level <= 6 else 256) * MiB,
+        "block_bytes": (32 if level <= 6 else 256) * MiB,
         "row_width": 1024,
         "bases": bases,
         "qualities": qualities,

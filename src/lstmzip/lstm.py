@@ -32,6 +32,7 @@ TABLE_SHIFT = 4  # table step: 16 / 4096 = 1/256
 SOFTMAX_RANGE = 16 * ONE  # logits more than 16 below the largest get the smallest frequency
 FREQUENCY_BITS = 16
 MAX_STEP = 1 << 12  # weights up to 127 in magnitude
+STEP_ROWS = 1 << 14  # rows per matrix product in a step
 
 
 def _table(function) -> np.ndarray:
@@ -169,14 +170,17 @@ class LSTMRunner:
 
     def step(self, live: int, features: np.ndarray) -> np.ndarray:
         """features: int (live, n_inputs) at scale 2^12 for rows 0..live-1. Returns int64 (live, K)
-        frequencies predicting this position's symbol from the features and the state before it."""
+        frequencies predicting this position's symbol from the features and the state before it.
+        Rows are independent, so they go through in slices that bound the temporary arrays."""
         m = self.model
-        state = self.state[:live]
-        state[:, : m.n_inputs] = features
-        gates = state @ m.input_weights
-        hidden = np.empty((live, m.hidden), dtype=np.float64)
-        _cell(gates, m.bias, self.cell[:live], hidden)
-        state[:, m.n_inputs :] = hidden
         freqs = np.empty((live, m.n_classes), dtype=np.int64)
-        _softmax(hidden @ m.dense, m.dense_bias, freqs)
+        for lo in range(0, live, STEP_ROWS):
+            hi = min(live, lo + STEP_ROWS)
+            state = self.state[lo:hi]
+            state[:, : m.n_inputs] = features[lo:hi]
+            gates = state @ m.input_weights
+            hidden = np.empty((hi - lo, m.hidden), dtype=np.float64)
+            _cell(gates, m.bias, self.cell[lo:hi], hidden)
+            state[:, m.n_inputs :] = hidden
+            _softmax(hidden @ m.dense, m.dense_bias, freqs[lo:hi])
         return freqs
