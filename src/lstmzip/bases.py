@@ -42,7 +42,7 @@ def _train(prob, count, i, bit, limit):
 
 
 @numba.njit(cache=True)
-def _predict(rows, step, hist, orders, positional, bits, offsets, prob, count, weights, slots, inputs, mixed, selector,
+def _predict(rows, hist, orders, bits, offsets, prob, count, weights, slots, inputs, mixed, selector,
              extra, out):
     """extra: (rows, 3) stretched node probabilities of an extra predictor (the LSTM), or a (0, 3) array."""
     n_models = len(orders)
@@ -53,10 +53,7 @@ def _predict(rows, step, hist, orders, positional, bits, offsets, prob, count, w
         h = hist[r]
         for m in range(n_models):
             ctx = h & ((U64(1) << U64(2 * orders[m])) - U64(1))
-            if positional[m]:
-                slots[r, m] = offsets[m] + 4 * _slot(ctx | (U64(step + 1) << U64(2 * orders[m])), 32, bits[m])
-            else:
-                slots[r, m] = offsets[m] + 4 * _slot(ctx, orders[m], bits[m])
+            slots[r, m] = offsets[m] + 4 * _slot(ctx, orders[m], bits[m])
         seen = count[slots[r, top]]
         confidence = 0 if seen == 0 else (1 if seen < 4 else (2 if seen < 16 else 3))
         selector[r] = confidence
@@ -132,13 +129,12 @@ class BaseModel:
     def __init__(self, params: dict, n_rows: int, n_symbols: int, lstm=None):
         self.lstm = lstm  # a learning.BaseLSTMRun, or None
         self.orders = np.array(params["orders"], dtype=np.int64)
-        self.positional = np.array(params["positional"], dtype=np.bool_)
         # tables no larger than the block can fill: small files start fast and stay small in memory
         self.bits = np.minimum(np.array(params["table_bits"], dtype=np.int64), max(12, n_symbols.bit_length() + 1))
         self.limits = np.array(params["count_limits"], dtype=np.int64)
         self.rc_models = np.flatnonzero(params["reverse_complement"]).astype(np.int64)
         self.learning_rate = int(params["learning_rate"])
-        sizes = 4 << np.where(self.positional, self.bits, np.minimum(self.bits, 2 * self.orders))
+        sizes = 4 << np.minimum(self.bits, 2 * self.orders)
         self.offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
         self.prob = np.full(int(sizes.sum()), 32768, dtype=np.uint16)
         self.count = np.zeros(int(sizes.sum()), dtype=np.uint8)
@@ -161,7 +157,7 @@ class BaseModel:
 
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
         out = np.empty((len(rows), 4), dtype=np.float64)
-        _predict(rows, step, self.hist, self.orders, self.positional, self.bits, self.offsets, self.prob, self.count,
+        _predict(rows, self.hist, self.orders, self.bits, self.offsets, self.prob, self.count,
                  self.weights, self.slots, self.inputs, self.mixed, self.selector,
                  self.lstm.stretched if self.lstm else self.no_extra, out)
         return out

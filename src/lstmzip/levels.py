@@ -79,7 +79,7 @@ def check_params(params) -> dict:
         for order, bits, limit, positional, reverse in zip(
                 bases["orders"], bases["table_bits"], bases["count_limits"], bases["positional"],
                 bases["reverse_complement"]):
-            _int(order, 1, 31), _int(bits, 1, 26), _int(limit, 1, 255), _int(positional, 0, 1), _int(reverse, 0, 1)
+            _int(order, 1, 31), _int(bits, 1, 26), _int(limit, 1, 255), _int(positional, 0, 0), _int(reverse, 0, 1)
         if sum(4 << bits for bits in bases["table_bits"]) > MAX_BASE_TABLE:
             raise CorruptArchiveError("archive header has invalid model parameters")
         _int(bases["learning_rate"], 0, 1 << 16)
