@@ -4,18 +4,22 @@
 
 Each round runs EXAMPLES fresh random examples per property; the first failure stops the run, and
 hypothesis prints the falsifying input (and keeps it in .hypothesis/ to replay it first next time):
-turn it into a regression test. Prints rounds, examples and hours at the end.
+turn it into a regression test. Here, unlike in CI, an example that takes over DEADLINE seconds fails
+(a hang), and the process may not map more than MEMORY GiB (unbounded memory fails as MemoryError).
+Prints rounds, examples and hours at the end.
 """
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"roundtrip": "test_any_fastq_round_trips", "decoder": "test_damaged_archives_are_refused_or_exact"}
+TARGETS = {"roundtrip": ["test_any_fastq_round_trips"],
+           "decoder": ["test_damaged_archives_are_refused_or_exact", "test_crafted_archives_are_refused_or_exact"]}
 
 
 def main() -> int:
@@ -23,13 +27,22 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3600)
     parser.add_argument("--target", choices=[*TARGETS, "both"], default="both")
     parser.add_argument("--examples", type=int, default=500, help="examples per property per round")
+    parser.add_argument("--deadline", type=float, default=30, help="seconds one example may take")
+    parser.add_argument("--memory", type=float, default=3, help="GiB of address space the fuzzer may map")
     args = parser.parse_args()
-    names = list(TARGETS.values()) if args.target == "both" else [TARGETS[args.target]]
-    env = os.environ | {"LSTMZIP_FUZZ_EXAMPLES": str(args.examples), "OPENBLAS_NUM_THREADS": "1"}
+    names = sum(TARGETS.values(), []) if args.target == "both" else TARGETS[args.target]
+    env = os.environ | {"LSTMZIP_FUZZ_EXAMPLES": str(args.examples), "LSTMZIP_FUZZ_DEADLINE": str(args.deadline),
+                        "OPENBLAS_NUM_THREADS": "1"}
+    limit = int(args.memory * (1 << 30))
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
     started, rounds = time.monotonic(), 0
     while time.monotonic() - started < args.seconds:
         result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "tests/test_fuzz.py",
-                                 "-k", " or ".join(names)], cwd=ROOT, env=env)
+                                 "-k", " or ".join(names)], cwd=ROOT, env=env,
+                                preexec_fn=limit_memory)
         if result.returncode:
             print(f"FAILED in round {rounds + 1}", file=sys.stderr)
             return 1

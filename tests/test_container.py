@@ -116,6 +116,11 @@ def test_crafted_parameters_are_refused():
     params["qualities"]["increment"] = "16"
     with pytest.raises(CorruptArchiveError):
         levels.check_params(params)
+    for key in ("block_bytes", "block_records"):  # larger blocks than any level writes
+        params = levels.params_for_level(9)
+        params[key] += 1
+        with pytest.raises(CorruptArchiveError):
+            levels.check_params(params)
 
 
 def _with_block_fields(archive: bytes, **changes) -> bytes:
@@ -156,3 +161,16 @@ def test_crafted_model_sizes_are_refused():
     huge = struct.pack("<HHH", 6, 65535, 4) + b"\0" * 100
     with pytest.raises(CorruptArchiveError, match="impossible sizes"):
         Learned.from_bytes(join_sections([huge, b""]))
+
+
+def test_running_out_of_memory_is_not_called_corruption(small, monkeypatch):
+    """A valid archive on a machine without enough memory must not be reported as damaged."""
+    from lstmzip import pipeline, streams
+
+    def no_memory(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(streams, "decode_bases", no_memory)
+    monkeypatch.setattr(pipeline.streams, "decode_bases", no_memory)
+    with pytest.raises(MemoryError):
+        decompress_bytes(small[1])

@@ -107,3 +107,37 @@ def test_gzip_input_is_detected():
     data = VALID["CRLF"]
     stream = fastq.open_input(io.BytesIO(gzip.compress(data)))
     assert b"".join(format_block(b) for b in read_blocks(stream, 10, 1 << 20)) == data
+
+
+class Endless(io.RawIOBase):
+    """A valid record, then one line that never ends: the reader must give up at the record limit."""
+
+    def __init__(self, start: bytes):
+        self.data = start
+        self.served = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        part = self.data[: len(buffer)] + b"A" * max(0, len(buffer) - len(self.data))
+        self.data = self.data[len(part) :]
+        buffer[: len(part)] = part
+        self.served += len(part)
+        return len(part)
+
+
+@pytest.mark.parametrize("chunk", [10, 4096])
+def test_records_longer_than_the_limit_are_refused(monkeypatch, chunk):
+    monkeypatch.setattr(fastq, "MAX_RECORD_BYTES", 60)
+    monkeypatch.setattr(fastq, "READ_CHUNK", chunk)
+    fits = b"@r1\n" + b"A" * 26 + b"\n+\n" + b"I" * 26 + b"\n"  # 60 bytes
+    assert parse_and_format(fits * 3) == fits * 3
+    message = "record is longer than 60 bytes, the most lstmzip can store"
+    assert error_of(fits + fits.replace(b"@r1", b"@r12") + fits) == f"line 5: {message}"
+    assert error_of(fits + b"@" + b"x" * 100) == f"line 5: {message}"  # within one line
+    endless = Endless(fits + b"@r2\n")
+    with pytest.raises(FastqError) as caught:
+        list(read_blocks(endless, 10, 1 << 20))
+    assert str(caught.value) == f"line 5: {message}"
+    assert endless.served <= 2 * 60 + 2 * chunk  # stopped within the record, not at the end of input

@@ -4,18 +4,22 @@
 
 import io
 import os
+import struct
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstmzip import pipeline
+from lstmzip import container, levels, pipeline
 from lstmzip.errors import CorruptArchiveError
 
 from conftest import compress_bytes, decompress_bytes
 
 EXAMPLES = int(os.environ.get("LSTMZIP_FUZZ_EXAMPLES", "40"))
-FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+DEADLINE = os.environ.get("LSTMZIP_FUZZ_DEADLINE")  # seconds; fuzz/run.py sets it, CI runs no timed test
+FAST = settings(max_examples=EXAMPLES, deadline=DEADLINE and float(DEADLINE) * 1000,
+                suppress_health_check=list(HealthCheck))
 
 name_bytes = st.binary(max_size=40).map(lambda b: b.replace(b"\n", b" "))
 bases = st.sampled_from(list(b"ACGTACGTACGTNacgtnRYKMSWBDHV.-*"))
@@ -49,12 +53,15 @@ def test_any_fastq_round_trips(data):
 
 
 ORIGINAL = b"@r1 x\nACGTNacgt\n+\nIIII#IIII\n@r2\r\nGG\r\n+r2\r\n!~\r\n"
-ARCHIVE = compress_bytes(ORIGINAL, level=1)
+GOLDEN = Path(__file__).parent / "golden" / "v1"
+# (archive, original): a tiny one, one with every odd case, one with both learned networks
+SEEDS = [(compress_bytes(ORIGINAL, level=1), ORIGINAL),
+         ((GOLDEN / "odd_cases.level6.lz").read_bytes(), (GOLDEN / "odd_cases.fq").read_bytes()),
+         ((GOLDEN / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "hiseqx_200.fq").read_bytes())]
 
 
-@st.composite
-def damaged_archives(draw):
-    data = bytearray(ARCHIVE)
+def mutate(draw, data: bytes) -> bytes:
+    data = bytearray(data)
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
         at = draw(st.integers(0, max(0, len(data) - 1)))
@@ -71,12 +78,86 @@ def damaged_archives(draw):
     return bytes(data)
 
 
-@FAST
-@given(damaged_archives())
-def test_damaged_archives_are_refused_or_exact(data):
+@st.composite
+def damaged_archives(draw):
+    """Raw damage: what a bad disk or a cut download does. Checksums catch nearly all of it."""
+    archive, original = draw(st.sampled_from(SEEDS))
+    return mutate(draw, archive), original
+
+
+def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list]]:
+    """Header JSON, models and each block's [records, raw size, bases, digest, streams]."""
+    f = io.BytesIO(archive)
+    header, models, header_size = container.read_header(f)
+    blocks = [[info.records, info.raw_size, info.bases, info.digest, streams]
+              for info, streams in container.read_blocks(f, levels.check_params(header["params"]), header_size)]
+    payload = archive[container._HEAD.size : container._HEAD.size + struct.unpack_from("<I", archive, 8)[0]]
+    return payload, models, blocks
+
+
+def seal(payload: bytes, models: bytes, blocks: list[list]) -> bytes:
+    """An archive whose every checksum, index entry and footer field is valid again."""
+    out = io.BytesIO()
+    writer = container.ArchiveWriter(out, {})
+    out.seek(0)
+    out.truncate()
+    head = container._HEAD.pack(container.MAGIC, *container.VERSION, 0, len(payload)) + payload
+    head += struct.pack("<I", len(models)) + models
+    writer.offset = 0
+    writer._write(head + struct.pack("<I", container._crc(head)))
+    for records, raw_size, bases, digest, streams in blocks:
+        writer.write_block(records, raw_size, bases, streams, digest)
+    writer.close()
+    return out.getvalue()
+
+
+@st.composite
+def crafted_archives(draw):
+    """Hostile archives: any part changed and every checksum made valid again, so that the decoders of
+    the header, the models and each stream meet the damage themselves."""
+    archive, original = draw(st.sampled_from(SEEDS))
+    payload, models, blocks = split_archive(archive)
+    part = draw(st.sampled_from(["header", "models", "stream", "field"]))
+    if part == "header":
+        payload = mutate(draw, payload)
+    elif part == "models":
+        models = mutate(draw, models)
+    else:
+        block = blocks[draw(st.integers(0, len(blocks) - 1))]
+        if part == "stream":
+            streams = list(block[4])
+            which = draw(st.integers(0, len(streams) - 1))
+            streams[which] = mutate(draw, streams[which])
+            block[4] = streams
+        else:
+            which = draw(st.integers(0, 3))
+            largest = 2**32 - 1 if which == 0 else 2**64 - 1  # records is a 32-bit field
+            block[which] = draw(st.one_of(st.integers(0, largest), st.integers(-3, 3).map(
+                lambda delta: min(largest, max(0, block[which] + delta)))))
+    return seal(payload, models, blocks), original
+
+
+def refused_or_exact(archive: bytes, original: bytes) -> None:
     try:
         out = io.BytesIO()
-        pipeline.decompress_stream(io.BytesIO(data), out, 1)
+        pipeline.decompress_stream(io.BytesIO(archive), out, 1)
     except CorruptArchiveError:
         return
-    assert out.getvalue() == ORIGINAL
+    assert out.getvalue() == original
+
+
+@FAST
+@given(damaged_archives())
+def test_damaged_archives_are_refused_or_exact(case):
+    refused_or_exact(*case)
+
+
+@FAST
+@given(crafted_archives())
+def test_crafted_archives_are_refused_or_exact(case):
+    refused_or_exact(*case)
+
+
+def test_sealing_an_unchanged_archive_gives_it_back():
+    for archive, _ in SEEDS:
+        assert seal(*split_archive(archive)) == archive

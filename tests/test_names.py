@@ -228,6 +228,14 @@ def expect_corrupt(data, count):
         decode_names(data, count)
 
 
+def test_streams_cannot_decode_to_more_than_the_block():
+    names = [b"x" * 5000]  # stored as one stream of 5000 bytes
+    data = encode_names(names)
+    assert decode_names(data, 1, max_size=5001) == names  # the names and a separator each
+    with pytest.raises(CorruptArchiveError, match="stream size out of range"):
+        decode_names(data, 1, max_size=1000)
+
+
 def test_truncated_prefixes_refused():
     data = roundtrip(SMALL)
     assert data[0] == 1  # tokenised

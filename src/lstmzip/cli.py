@@ -116,6 +116,9 @@ def _run_each(files: tuple[str, ...], action: Callable[[str], None]) -> None:
         except (KeyboardInterrupt, Interrupted) as stop:
             _say("interrupted")
             sys.exit(stop.status if isinstance(stop, Interrupted) else 130)
+        except MemoryError:
+            _say(f"{'stdin' if name == '-' else name}: out of memory")
+            failed = True
         except Exception as error:  # a bug: still one line and exit 1, and the other files go on
             _say(f"{'stdin' if name == '-' else name}: internal error ({type(error).__name__}: {error}); "
                  "please report it")

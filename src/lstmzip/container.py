@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
 from .errors import CorruptArchiveError
+from .fastq import MAX_RECORD_BYTES  # a block exceeds its byte limit by at most one record
 
 MAGIC = b"\x89LZQ"
 FOOTER_MAGIC = b"LZQ\x89"
@@ -22,7 +23,6 @@ VERSION = (1, 0)
 MAX_HEADER_JSON = 1 << 20
 MAX_MODELS = 1 << 24
 N_STREAMS = 5
-MAX_RECORD_BYTES = 1 << 28  # a block may exceed its byte limit by one record of at most this size
 
 _HEAD = struct.Struct("<4sBBHI")  # magic, major, minor, flags, json length
 _BLOCK = struct.Struct(f"<cIQQB{N_STREAMS}Q{N_STREAMS}IQ")  # tag, records, raw, bases, n, sizes, crcs, xxh64

@@ -8,6 +8,10 @@ from .errors import CorruptArchiveError
 DEFAULT_LEVEL = 6
 MiB = 1 << 20
 MAX_BASE_TABLE = 1 << 28  # counters of all base models together (3 bytes each)
+# The largest blocks any level writes. A header may not claim more: the block sizes it allows bound
+# what a decoder allocates.
+MAX_BLOCK_RECORDS = 1 << 22
+MAX_BLOCK_BYTES = 256 * MiB
 
 
 def _bases(orders, bits, limits, reverse):
@@ -30,8 +34,8 @@ def params_for_level(level: int) -> dict:
                        [0, 0, 1, 1, 1, 1])
         qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     return {
-        "block_records": 1 << 22,
-        "block_bytes": (32 if level <= 6 else 256) * MiB,
+        "block_records": MAX_BLOCK_RECORDS,
+        "block_bytes": 32 * MiB if level <= 6 else MAX_BLOCK_BYTES,
         "row_width": 1024,
         "bases": bases,
         "qualities": qualities,
@@ -67,8 +71,8 @@ def check_params(params) -> dict:
     """Validate parameters read from an archive: a crafted header must not make the decoder allocate
     huge tables or loop forever."""
     try:
-        _int(params["block_records"], 1, 1 << 26)
-        _int(params["block_bytes"], 1, 1 << 34)
+        _int(params["block_records"], 1, MAX_BLOCK_RECORDS)
+        _int(params["block_bytes"], 1, MAX_BLOCK_BYTES)
         _int(params["row_width"], 1, 1 << 16)
         bases = params["bases"]
         n = len(bases["orders"])

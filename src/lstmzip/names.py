@@ -401,8 +401,10 @@ def _varint(n: int) -> bytes:
 # ----------------------------------------------------------------- decoding
 
 
-def decode_names(data: bytes, count: int) -> list[bytes]:
-    """Inverse of encode_names; `count` is the number of names encoded.
+def decode_names(data: bytes, count: int, max_size: int | None = None) -> list[bytes]:
+    """Inverse of encode_names; `count` is the number of names encoded. `max_size` bounds every stream's
+    decoded size (the block's size, which holds the names and more than one byte per name), so that a crafted stream cannot make
+    the decoder allocate more than the block it claims to be.
 
     Raises CorruptArchiveError if `data` is not an encoding of `count` names.
     """
@@ -410,7 +412,7 @@ def decode_names(data: bytes, count: int) -> list[bytes]:
         raise CorruptArchiveError("names: negative name count")
     try:
         with _NoGC():
-            return _decode(bytes(data), count)
+            return _decode(_Reader(bytes(data), max_size), count)
     except CorruptArchiveError:
         raise
     except (
@@ -431,9 +433,10 @@ def _corrupt(msg: str) -> CorruptArchiveError:
 
 
 class _Reader:
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, max_size: int | None = None):
         self.data = data
         self.pos = 0
+        self.max_size = max_size
 
     def remaining(self) -> int:
         return len(self.data) - self.pos
@@ -467,7 +470,7 @@ class _Reader:
         if method == 0:
             return b""
         size = self.varint()
-        if size == 0 or size > limit:
+        if size == 0 or size > limit or (self.max_size is not None and size > self.max_size):
             raise _corrupt("stream size out of range")
         if method == 1:
             return self.take(size)
@@ -507,8 +510,8 @@ class _Reader:
         return raw
 
 
-def _decode(data: bytes, count: int) -> list[bytes]:
-    r = _Reader(data)
+def _decode(r: _Reader, count: int) -> list[bytes]:
+    data = r.data
     version = r.byte()
     if version not in (_VERSION, _PLAIN):
         raise _corrupt("unknown format version")

@@ -163,8 +163,8 @@ def _decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndar
 
 
 def _decode_tasks(workers: Workers, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
-                  records: int) -> list:
-    names = workers.submit(decode_names, parts[2], records)
+                  info: container.BlockInfo) -> list:
+    names = workers.submit(decode_names, parts[2], info.records, info.raw_size)
     if learned.qualities:
         return [names, workers.submit(_decode_bases_and_qualities, parts[3], parts[4], lengths, params, learned)]
     return [names, workers.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
@@ -190,6 +190,8 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
             seq, qual = results[1] if len(results) == 2 else results[1:]  # one task or two
         except LstmzipError as error:
             raise CorruptArchiveError(f"block {block_number}: {error}") from None
+        except MemoryError:
+            raise  # this machine's limit, not the archive's fault
         except Exception as error:  # a damaged stream that slipped past its checksum
             raise CorruptArchiveError(f"block {block_number} is corrupt ({type(error).__name__})") from None
         raw = format_block(Block(names, seq, qual, lengths, layout, plus_texts, final_newline))
@@ -211,7 +213,7 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
                 raise CorruptArchiveError(f"block {number}: read lengths do not match the block header")
             for key, part in zip(streams.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
-            tasks = _decode_tasks(workers, parts, lengths, params, learned, info.records)
+            tasks = _decode_tasks(workers, parts, lengths, params, learned, info)
             pending.append((info, number, layout, plus_texts, final_newline, lengths, tasks))
             while len(pending) > depth:
                 finish_one()
