@@ -1,5 +1,5 @@
 """Faults around the compressor: a full disk, an unwritable place, a reader that goes away, signals,
-input that ends mid-record. Always: a clear message, the right exit status, no partial output, the
+input that ends mid-record or changes size while it is read. Always: a clear message, the right exit status, no partial output, the
 input untouched."""
 
 import gzip
@@ -73,12 +73,18 @@ def big_input(tmp_path_factory):
     return path
 
 
-def interrupt(args, signum, directory):
+def start_writing(args, directory):
+    """Start lstmzip and return once its output file exists (it has opened its input and is working)."""
     process = subprocess.Popen([*LSTMZIP, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while not any(p.name.endswith(".tmp") for p in directory.iterdir()):  # it is writing now
+    while not any(p.name.endswith(".tmp") for p in directory.iterdir()):
         assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.05)
+        time.sleep(0.01)
+    return process
+
+
+def interrupt(args, signum, directory):
+    process = start_writing(args, directory)
     time.sleep(0.5)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
@@ -101,3 +107,22 @@ def test_signals_during_compress_and_decompress(big_input, signum, status):
     assert (code, stderr) == (status, "lstmzip: interrupted\n")
     assert sorted(p.name for p in directory.iterdir()) == ["reads.fq", "reads.lz"]
     archive.unlink()
+
+
+@pytest.mark.parametrize("change", ["shrink", "grow"])
+def test_input_changing_size_while_read_is_refused(big_input, tmp_path, change):
+    reads = tmp_path / "reads.fq"
+    reads.write_bytes(big_input.read_bytes())
+    size = reads.stat().st_size
+    process = start_writing(["compress", "-1", reads], tmp_path)
+    if change == "shrink":
+        os.truncate(reads, size // 3)
+    else:
+        with open(reads, "ab") as f:
+            f.write(b"@late\nACGT\n+\nIIII\n")
+    _, stderr = process.communicate(timeout=300)
+    now = reads.stat().st_size
+    assert process.returncode == 1
+    assert stderr.decode() == (f"lstmzip: {reads}: file changed size while it was read "
+                               f"({size:,} bytes at the start, {now:,} now)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reads.fq"]

@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import signal
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -100,27 +101,28 @@ def _run_each(files: tuple[str, ...], action: Callable[[str], None]) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     failed = False
     for name in files or ("-",):
+        label = "stdin" if name == "-" else name
         try:
             action(name)
         except FastqError as error:
-            _say(f"{'stdin' if name == '-' else name}:{error.line}: {error.detail}")
+            _say(f"{label}:{error.line}: {error.detail}")
             failed = True
         except LstmzipError as error:
-            _say(f"{'stdin' if name == '-' else name}: {error}")
+            _say(f"{label}: {error}")
             failed = True
         except OSError as error:
             if isinstance(error, BrokenPipeError):
                 _quiet_broken_pipe()
-            _say(f"{'stdin' if name == '-' else name}: {error.strerror or error}")
+            _say(f"{label}: {error.strerror or error}")
             failed = True
         except (KeyboardInterrupt, Interrupted) as stop:
             _say("interrupted")
             sys.exit(stop.status if isinstance(stop, Interrupted) else 130)
         except MemoryError:
-            _say(f"{'stdin' if name == '-' else name}: out of memory")
+            _say(f"{label}: out of memory")
             failed = True
         except Exception as error:  # a bug: still one line and exit 1, and the other files go on
-            _say(f"{'stdin' if name == '-' else name}: internal error ({type(error).__name__}: {error}); "
+            _say(f"{label}: internal error ({type(error).__name__}: {error}); "
                  "please report it")
             failed = True
     if failed:
@@ -141,6 +143,22 @@ def _open_source(name: str) -> tuple[BinaryIO, Path | None]:
     if path.is_dir():
         raise LstmzipError("is a directory")
     return open(path, "rb"), path
+
+
+def _regular_file_size(source: BinaryIO) -> int | None:
+    try:
+        st = os.fstat(source.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _check_size_unchanged(source: BinaryIO, size: int | None) -> None:
+    """gzip's check: a file that grew or shrank while it was read (a copy still running, a log rotated)
+    gives an archive of no version of it, and --rm would then delete data."""
+    now = _regular_file_size(source)
+    if size is not None and now != size:
+        raise LstmzipError(f"file changed size while it was read ({size:,} bytes at the start, {now:,} now)")
 
 
 def _verbose_report(stats: pipeline.Stats, archive_bytes: int) -> None:
@@ -210,6 +228,7 @@ def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, l
     def one(name: str) -> None:
         source, path = _open_source(name)
         with source:
+            size = _regular_file_size(source)
             mtime = int(path.stat().st_mtime) if path else None
             if to_stdout or (path is None and not output):
                 if sys.stdout.isatty() and not force:
@@ -219,8 +238,16 @@ def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, l
                 target, stored = _compressed_name(path) if path else (None, None)
                 target = Path(output) if output else target
             with _progress_bar(path.stat().st_size if path else None, quiet) as bar:
-                run = lambda out: pipeline.compress_stream(open_input(source), out, level, threads, stored, mtime,
-                                                          bar.update if bar else None)
+                def run(out: BinaryIO) -> pipeline.Stats:
+                    try:
+                        stats = pipeline.compress_stream(open_input(source), out, level, threads, stored, mtime,
+                                                         bar.update if bar else None)
+                    except FastqError:
+                        _check_size_unchanged(source, size)  # a changed size explains a broken last record
+                        raise
+                    _check_size_unchanged(source, size)
+                    return stats
+
                 if target is None:
                     stats = run(sys.stdout.buffer)
                     sys.stdout.buffer.flush()

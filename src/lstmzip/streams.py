@@ -117,8 +117,10 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
     columns = coder.decode(_base_model(params, rows, lstm), rows, coded, words)
     seq = BASE_LETTER[rows.to_reads(columns)]
     seq[exceptions] = letters
-    lower = np.cumsum(np.bincount(case_changes, minlength=total + 1)[:total]) % 2 == 1
-    seq[lower] |= 0x20
+    if n_case:  # lowercase runs start and end at the case changes; one byte per base, not eight
+        toggles = np.zeros(total + 1, dtype=np.uint8)
+        toggles[case_changes] = 1
+        seq[np.bitwise_xor.accumulate(toggles)[:total].view(bool)] |= 0x20
     return seq
 
 
