@@ -1,6 +1,6 @@
 """Faults around the compressor: a full disk, an unwritable place, a reader that goes away, signals,
-input that ends mid-record or changes size while it is read. Always: a clear message, the right exit status, no partial output, the
-input untouched."""
+input that ends mid-record or changes size while it is read. Always: a clear message, the right exit
+status, no partial output, the input untouched."""
 
 import gzip
 import os

@@ -403,8 +403,8 @@ def _varint(n: int) -> bytes:
 
 def decode_names(data: bytes, count: int, max_size: int | None = None) -> list[bytes]:
     """Inverse of encode_names; `count` is the number of names encoded. `max_size` bounds every stream's
-    decoded size (the block's size, which holds the names and more than one byte per name), so that a crafted stream cannot make
-    the decoder allocate more than the block it claims to be.
+    decoded size (pass the block's size, which holds the names and more than one byte per name), so that
+    a crafted stream cannot make the decoder allocate more than the block it claims to be.
 
     Raises CorruptArchiveError if `data` is not an encoding of `count` names.
     """
