@@ -1,10 +1,11 @@
 import gzip
 import io
+import struct
 from pathlib import Path
 
 import pytest
 
-from lstmzip import pipeline
+from lstmzip import container, levels, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -45,6 +46,34 @@ def decompress_bytes(archive: bytes, threads: int = 1) -> bytes:
 
 def roundtrip(data: bytes, level: int = 6) -> bytes:
     return decompress_bytes(compress_bytes(data, level))
+
+
+# Crafting hostile archives: take a valid one apart, change any part, make every checksum valid again.
+
+def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list]]:
+    """Header JSON, models and each block's [records, raw size, bases, digest, streams]."""
+    f = io.BytesIO(archive)
+    header, models, header_size = container.read_header(f)
+    blocks = [[info.records, info.raw_size, info.bases, info.digest, streams]
+              for info, streams in container.read_blocks(f, levels.check_params(header["params"]), header_size)]
+    payload = archive[container._HEAD.size : container._HEAD.size + struct.unpack_from("<I", archive, 8)[0]]
+    return payload, models, blocks
+
+
+def seal(payload: bytes, models: bytes, blocks: list[list]) -> bytes:
+    """An archive whose every checksum, index entry and footer field is valid again."""
+    out = io.BytesIO()
+    writer = container.ArchiveWriter(out, {})
+    out.seek(0)
+    out.truncate()
+    head = container._HEAD.pack(container.MAGIC, *container.VERSION, 0, len(payload)) + payload
+    head += struct.pack("<I", len(models)) + models
+    writer.offset = 0
+    writer._write(head + struct.pack("<I", container._crc(head)))
+    for records, raw_size, bases, digest, streams in blocks:
+        writer.write_block(records, raw_size, bases, streams, digest)
+    writer.close()
+    return out.getvalue()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Damaged, truncated and foreign archives are refused with a clear message, never decoded wrongly."""
 
 import io
+import json
 import struct
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from lstmzip import container, levels
 from lstmzip.errors import CorruptArchiveError, LstmzipError
 
-from conftest import compress_bytes, corpus_records, decompress_bytes, fastq
+from conftest import compress_bytes, corpus_records, decompress_bytes, fastq, seal, split_archive
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +175,41 @@ def test_running_out_of_memory_is_not_called_corruption(small, monkeypatch):
     monkeypatch.setattr(pipeline.streams, "decode_bases", no_memory)
     with pytest.raises(MemoryError):
         decompress_bytes(small[1])
+
+
+def _largest_claim(records: int) -> bytes:
+    """A small archive whose one block claims the most the format allows: a header with the largest
+    block size any level writes, a raw size of that plus the longest record, and `records` reads of
+    equal length sharing half of it as bases; the streams say so, and every checksum is valid."""
+    from lstmzip import packing
+    from lstmzip.fastq import MAX_RECORD_BYTES
+    from lstmzip.names import encode_names
+
+    data = b"@r\nACGT\n+\nIIII\n"
+    payload, models, blocks = split_archive(compress_bytes(data, level=1))
+    header = json.loads(payload)
+    header["params"]["block_bytes"] = levels.MAX_BLOCK_BYTES
+    payload = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    raw_size = levels.MAX_BLOCK_BYTES + MAX_RECORD_BYTES
+    length = raw_size // 2 // records
+    layout = packing.join_sections([packing.compress(bytes(records)), packing.compress(b""), b"\x01"])
+    streams = [layout, packing.pack_ints(np.full(records, length)), encode_names([b"r"] * records),
+               *blocks[0][4][3:]]
+    return seal(payload, models, [[records, raw_size, records * length, blocks[0][3], streams]])
+
+
+@pytest.mark.parametrize("records", [1, levels.MAX_BLOCK_RECORDS])
+def test_largest_claims_decode_within_bounded_memory(tmp_path, records):
+    """256 M bases in one read, or in the most records a block may hold, claimed by a few kB: refused,
+    within 2 GiB of address space (the decoder needs about 2 bytes per claimed base, 230 per read)."""
+    import resource
+    import subprocess
+    import sys
+
+    archive = tmp_path / "claim.lz"
+    archive.write_bytes(_largest_claim(records))
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # noqa: E731
+    result = subprocess.run([sys.executable, "-m", "lstmzip", "decompress", "-c", "-T1", archive],
+                            capture_output=True, preexec_fn=limit)
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode().startswith(f"lstmzip: {archive}: block 1: range-coded stream is corrupt")

@@ -4,17 +4,16 @@
 
 import io
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstmzip import container, levels, pipeline
+from lstmzip import pipeline
 from lstmzip.errors import CorruptArchiveError
 
-from conftest import compress_bytes, decompress_bytes
+from conftest import compress_bytes, decompress_bytes, seal, split_archive
 
 EXAMPLES = int(os.environ.get("LSTMZIP_FUZZ_EXAMPLES", "40"))
 DEADLINE = os.environ.get("LSTMZIP_FUZZ_DEADLINE")  # seconds; fuzz/run.py sets it, CI runs no timed test
@@ -83,32 +82,6 @@ def damaged_archives(draw):
     """Raw damage: what a bad disk or a cut download does. Checksums catch nearly all of it."""
     archive, original = draw(st.sampled_from(SEEDS))
     return mutate(draw, archive), original
-
-
-def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list]]:
-    """Header JSON, models and each block's [records, raw size, bases, digest, streams]."""
-    f = io.BytesIO(archive)
-    header, models, header_size = container.read_header(f)
-    blocks = [[info.records, info.raw_size, info.bases, info.digest, streams]
-              for info, streams in container.read_blocks(f, levels.check_params(header["params"]), header_size)]
-    payload = archive[container._HEAD.size : container._HEAD.size + struct.unpack_from("<I", archive, 8)[0]]
-    return payload, models, blocks
-
-
-def seal(payload: bytes, models: bytes, blocks: list[list]) -> bytes:
-    """An archive whose every checksum, index entry and footer field is valid again."""
-    out = io.BytesIO()
-    writer = container.ArchiveWriter(out, {})
-    out.seek(0)
-    out.truncate()
-    head = container._HEAD.pack(container.MAGIC, *container.VERSION, 0, len(payload)) + payload
-    head += struct.pack("<I", len(models)) + models
-    writer.offset = 0
-    writer._write(head + struct.pack("<I", container._crc(head)))
-    for records, raw_size, bases, digest, streams in blocks:
-        writer.write_block(records, raw_size, bases, streams, digest)
-    writer.close()
-    return out.getvalue()
 
 
 @st.composite

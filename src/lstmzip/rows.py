@@ -14,7 +14,7 @@ import numpy as np
 class Rows:
     row_offset: np.ndarray  # int64, position of each row's first symbol within its read
     col_start: np.ndarray  # int64, step p occupies [col_start[p], col_start[p + 1]) of the column-major array
-    order: np.ndarray  # int64, column-major index -> index in the read-major (concatenated) symbols
+    row_start: np.ndarray  # int64, index of each row's first symbol in the read-major (concatenated) symbols
 
     @property
     def n_rows(self) -> int:
@@ -27,12 +27,18 @@ class Rows:
     def live(self, step: int) -> int:
         return int(self.col_start[step + 1] - self.col_start[step])
 
+    # Both directions go one step at a time, so no index array the size of the block is ever built
+    # (it would cost 4-8 bytes per symbol, more than the symbols themselves).
     def to_columns(self, flat: np.ndarray) -> np.ndarray:
-        return flat[self.order]
+        columns = np.empty(int(self.col_start[-1]), dtype=flat.dtype)
+        for p in range(self.steps):
+            columns[self.col_start[p] : self.col_start[p + 1]] = flat[self.row_start[: self.live(p)] + p]
+        return columns
 
     def to_reads(self, columns: np.ndarray) -> np.ndarray:
         flat = np.empty_like(columns)
-        flat[self.order] = columns
+        for p in range(self.steps):
+            flat[self.row_start[: self.live(p)] + p] = columns[self.col_start[p] : self.col_start[p + 1]]
         return flat
 
 
@@ -52,8 +58,4 @@ def make_rows(lengths: np.ndarray, width: int) -> Rows:
     # rows are sorted by length, descending: live[p] = how many rows are longer than p
     live = np.searchsorted(-row_len, -np.arange(steps), side="left")
     col_start = np.concatenate(([0], np.cumsum(live)))
-    total = int(col_start[-1])
-    order = np.empty(total, dtype=np.int32 if total < 1 << 31 else np.int64)
-    for p in range(steps):
-        order[col_start[p] : col_start[p + 1]] = row_start[: live[p]] + p
-    return Rows(row_offset, col_start, order)
+    return Rows(row_offset, col_start, row_start)
