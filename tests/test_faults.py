@@ -126,3 +126,24 @@ def test_input_changing_size_while_read_is_refused(big_input, tmp_path, change):
     assert stderr.decode() == (f"lstmzip: {reads}: file changed size while it was read "
                                f"({size:,} bytes at the start, {now:,} now)\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reads.fq"]
+
+
+def test_ctrl_c_while_workers_start_is_not_lost():
+    """A Ctrl-C that lands while the worker processes are forked: Python drops exceptions raised in
+    at-fork handlers, so lstmzip holds the signal until the workers exist, then stops (and kills them)."""
+    import multiprocessing
+
+    from lstmzip.pipeline import Workers
+
+    armed = [True]
+
+    def ctrl_c_during_fork():
+        if armed[0]:
+            armed[0] = False
+            os.kill(os.getpid(), signal.SIGINT)
+
+    os.register_at_fork(before=ctrl_c_during_fork)  # stays registered, but fires only once
+    with pytest.raises(KeyboardInterrupt):
+        with Workers(2):
+            pytest.fail("the Ctrl-C was lost")
+    assert not armed[0] and multiprocessing.active_children() == []

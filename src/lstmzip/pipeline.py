@@ -11,6 +11,7 @@ import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import deque
 from functools import partial
@@ -52,21 +53,40 @@ class _Done:
         return self.value
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class Workers:
     """Up to N processes for tasks; with one thread, tasks run in this process. On an error or Ctrl-C the
     processes are killed at once rather than left to finish their tasks."""
 
     def __init__(self, threads: int):
-        threads = (os.cpu_count() or 1) if threads == 0 else threads
+        self.threads = (os.cpu_count() or 1) if threads == 0 else threads
         self.pool = None
-        if threads > 1:
-            self.pool = multiprocessing.get_context("fork").Pool(threads, initializer=_worker_signals)
+
+    def __enter__(self):
+        if self.threads > 1:
+            # Ctrl-C or SIGTERM while forking would raise in an at-fork handler, where Python prints and
+            # drops the exception (and the work went on): note them while the workers are forked, and
+            # raise them once the pool exists.
+            caught: list[int] = []
+            previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
+                        for signum in STOP_SIGNALS}
+            try:
+                self.pool = multiprocessing.get_context("fork").Pool(self.threads, initializer=_worker_signals)
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
+            try:
+                for signum in caught[:1]:
+                    signal.raise_signal(signum)  # runs the handler lstmzip had: KeyboardInterrupt, exit 143
+            except BaseException:
+                self.__exit__(*sys.exc_info())
+                raise
+        return self
 
     def submit(self, fn: Callable, *args):
         return self.pool.apply_async(fn, args) if self.pool else _Done(fn, args)
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, kind, error, traceback):
         if self.pool:
