@@ -3,7 +3,6 @@ its line number."""
 
 import io
 
-import numpy as np
 import pytest
 from Bio.SeqIO.QualityIO import FastqGeneralIterator
 

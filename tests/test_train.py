@@ -39,19 +39,19 @@ def test_import_does_not_import_tensorflow():
 def test_bad_arrays_are_refused_before_tensorflow():
     inputs, targets, mask = one_hot_task(rows=4, steps=5)
     with pytest.raises(ValueError):
-        train_lstm(inputs[0], targets, mask, 4, 8, 1, 1.0)
+        train_lstm(inputs[0], targets, mask, 4, 8, 1)
     with pytest.raises(ValueError):
-        train_lstm(inputs, targets[:, :4], mask, 4, 8, 1, 1.0)
+        train_lstm(inputs, targets[:, :4], mask, 4, 8, 1)
     with pytest.raises(ValueError):
-        train_lstm(inputs, targets + 4, mask, 4, 8, 1, 1.0)
+        train_lstm(inputs, targets + 4, mask, 4, 8, 1)
     with pytest.raises(ValueError):
-        train_lstm(inputs, targets, np.zeros_like(mask), 4, 8, 1, 1.0)
+        train_lstm(inputs, targets, np.zeros_like(mask), 4, 8, 1)
 
 
 @needs_tensorflow
 def test_learns_the_current_symbol():
     inputs, targets, mask = one_hot_task(shift=0)
-    model = train_lstm(inputs, targets, mask, n_classes=4, hidden=8, epochs=25, time_budget=60.0)
+    model = train_lstm(inputs, targets, mask, n_classes=4, hidden=8, epochs=25)
     assert len(model.losses) == 25
     assert model.losses[-1] < 0.3 * math.log(4)
     assert model.losses[-1] < model.losses[0]
@@ -66,19 +66,9 @@ def test_learns_the_previous_symbol_and_ignores_padding():
     lengths = rng.integers(12, 25, len(mask))
     mask = np.arange(mask.shape[1])[None, :] < lengths[:, None]
     padded = np.where(mask, targets, 99)  # padding targets are ignored, even out of range
-    model = train_lstm(inputs, padded, mask, n_classes=4, hidden=16, epochs=30, time_budget=60.0)
+    model = train_lstm(inputs, padded, mask, n_classes=4, hidden=16, epochs=30)
     assert model.losses[-1] < 0.5 * math.log(4)
     assert mean_cross_entropy(lstm_reference_logits(model, inputs), targets, mask) < 0.5 * math.log(4)
-
-
-@needs_tensorflow
-def test_time_budget_stops_training():
-    inputs, targets, mask = one_hot_task(rows=64, steps=10)
-    model = train_lstm(inputs, targets, mask, n_classes=4, hidden=4, epochs=1000, time_budget=0.0)
-    assert len(model.losses) == 1  # always one epoch
-    model = train_lstm(inputs, targets, mask, n_classes=4, hidden=4, epochs=100_000, time_budget=1.5)
-    assert 1 < len(model.losses) < 100_000
-    assert 1.5 <= model.seconds < 10.0
 
 
 @needs_tensorflow
@@ -86,7 +76,7 @@ def test_same_seed_same_weights():
     inputs, targets, mask = one_hot_task(rows=100, steps=12, shift=1, seed=3)
     mask[::3, 9:] = False
     numpy_state = np.random.get_state()
-    runs = [train_lstm(inputs, targets, mask, 4, 8, epochs=3, time_budget=60.0, seed=seed) for seed in (7, 7, 8)]
+    runs = [train_lstm(inputs, targets, mask, 4, 8, epochs=3, seed=seed) for seed in (7, 7, 8)]
     first, again, other = runs
     for name in train.TrainedLSTM.__dataclass_fields__:
         if name == "seconds":
@@ -102,7 +92,7 @@ def test_same_seed_same_weights():
 def test_weight_shapes_and_dtypes():
     inputs, targets, mask = one_hot_task(rows=20, steps=6, classes=5)
     inputs = np.concatenate([inputs, np.ones_like(inputs[..., :2])], axis=-1)  # F = 7
-    model = train_lstm(inputs, targets, mask, n_classes=5, hidden=3, epochs=1, time_budget=10.0)
+    model = train_lstm(inputs, targets, mask, n_classes=5, hidden=3, epochs=1)
     expected = {"kernel": (7, 12), "recurrent_kernel": (3, 12), "bias": (12,), "dense_kernel": (3, 5),
                 "dense_bias": (5,)}
     for name, shape in expected.items():

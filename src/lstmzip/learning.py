@@ -9,7 +9,6 @@ so Keras trains on exactly the inputs the integer network later sees.
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import struct
 from dataclasses import dataclass, field
@@ -228,7 +227,7 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
     for kind, make_set in candidates.items():
         inputs, targets, mask = make_set()
         n_classes = 4 if kind == "bases" else len(alphabet)
-        jobs.append((inputs, targets, mask, n_classes, settings[kind]["hidden"], settings[kind]["epochs"], math.inf,
+        jobs.append((inputs, targets, mask, n_classes, settings[kind]["hidden"], settings[kind]["epochs"],
                      settings["seed"]))
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         trained_models = dict(zip(candidates, pool.starmap(train_lstm, jobs)))

@@ -134,7 +134,7 @@ def _trained_weights(model) -> TrainedLSTM:
 
 
 def train_lstm(inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray, n_classes: int, hidden: int,
-               epochs: int, time_budget: float, seed: int = 0) -> TrainedLSTM:
+               epochs: int, seed: int = 0) -> TrainedLSTM:
     """Train LSTM(hidden) -> Dense(n_classes) to predict targets[n, t] from inputs[n, :t+1].
 
     inputs: float32 (N, T, F); targets: ints (N, T) in 0..n_classes-1; mask: bool (N, T), False on padding
@@ -142,9 +142,8 @@ def train_lstm(inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray, n_clas
     scored: their targets are ignored (any value) and they add nothing to the loss. Rows with no real step
     are dropped.
 
-    Trains for at most `epochs` epochs; after any epoch that ends `time_budget` seconds or more after
-    training began (model building and graph tracing included), stops. So at least one epoch always runs
-    and the budget can be overrun by up to one epoch. Adam(LEARNING_RATE, clipnorm=CLIPNORM) on batches of
+    Trains for exactly `epochs` epochs (never "until time is up": the weights must not depend on the
+    machine's load). Adam(LEARNING_RATE, clipnorm=CLIPNORM) on batches of
     BATCH_SIZE whole rows, reshuffled each epoch. `losses[e]` is epoch e's mean cross-entropy in nats per
     real (unmasked) symbol, summed over its batches as they trained (the usual running training loss).
 
@@ -204,8 +203,6 @@ def train_lstm(inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray, n_clas
                     w = np.concatenate([w, np.zeros((filler, steps), np.float32)])
                 epoch_sum += float(step(inputs[rows], targets[rows], w))
             losses.append(epoch_sum / total_weight)
-            if time.perf_counter() - started >= time_budget:
-                break
         trained = _trained_weights(model)
     finally:
         keras.backend.clear_session()
