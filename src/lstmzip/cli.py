@@ -1,6 +1,7 @@
 """Command line: parses arguments, maps files to outputs, and turns errors into messages and exit codes.
 
-Exit status: 0 ok, 1 error (bad input, corrupt archive, I/O), 2 usage, 130 interrupted.
+Exit status: 0 ok, 1 error (bad input, corrupt archive, I/O, out of memory), 2 usage, 130 interrupted
+(143 for SIGTERM), 141 quietly when the reader of stdout goes away.
 """
 
 from __future__ import annotations
