@@ -63,7 +63,7 @@ def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list]]:
 def seal(payload: bytes, models: bytes, blocks: list[list]) -> bytes:
     """An archive whose every checksum, index entry and footer field is valid again."""
     out = io.BytesIO()
-    writer = container.ArchiveWriter(out, {})
+    writer = container.ArchiveWriter(out, {})  # for its blocks, index and footer; its header is replaced
     out.seek(0)
     out.truncate()
     head = container._HEAD.pack(container.MAGIC, *container.VERSION, 0, len(payload)) + payload

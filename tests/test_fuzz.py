@@ -1,6 +1,7 @@
 """Property tests (short in CI; fuzz/run.py runs the same properties for hours):
 - any FASTQ built from the odd cases lstmzip must keep round-trips exactly;
-- any damage to a valid archive ends in a clean refusal or in exactly the original data."""
+- any damage to a valid archive, arbitrary bytes, and any change to an archive's parts with every
+  checksum made valid again end in a clean refusal or in exactly the original data."""
 
 import io
 import os
