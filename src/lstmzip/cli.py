@@ -123,8 +123,7 @@ def _run_each(files: tuple[str, ...], action: Callable[[str], None]) -> None:
             _say(f"{label}: out of memory")
             failed = True
         except Exception as error:  # a bug: still one line and exit 1, and the other files go on
-            _say(f"{label}: internal error ({type(error).__name__}: {error}); "
-                 "please report it")
+            _say(f"{label}: internal error ({type(error).__name__}: {error}); please report it")
             failed = True
     if failed:
         sys.exit(1)

@@ -78,8 +78,8 @@ class Workers:
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
             try:
-                for signum in caught[:1]:
-                    signal.raise_signal(signum)  # runs the handler lstmzip had: KeyboardInterrupt, exit 143
+                if caught:
+                    signal.raise_signal(caught[0])  # runs the handler lstmzip had: KeyboardInterrupt, exit 143
             except BaseException:
                 self.__exit__(*sys.exc_info())
                 raise

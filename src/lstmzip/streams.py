@@ -117,7 +117,7 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
     columns = coder.decode(_base_model(params, rows, lstm), rows, coded, words)
     seq = BASE_LETTER[rows.to_reads(columns)]
     seq[exceptions] = letters
-    if n_case:  # lowercase runs start and end at the case changes; one byte per base, not eight
+    if n_case:  # lowercase runs start and end at the case changes (a byte per base, no wider arrays)
         toggles = np.zeros(total + 1, dtype=np.uint8)
         toggles[case_changes] = 1
         seq[np.bitwise_xor.accumulate(toggles)[:total].view(bool)] |= 0x20
