@@ -9,13 +9,12 @@ so Keras trains on exactly the inputs the integer network later sees.
 
 from __future__ import annotations
 
-import multiprocessing
 import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import mixing, packing
+from . import mixing, packing, workers
 from .errors import CorruptArchiveError
 from .logistic import STRETCH
 from .lstm import ONE, LSTMRunner, QuantLSTM
@@ -229,8 +228,9 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
         n_classes = 4 if kind == "bases" else len(alphabet)
         jobs.append((inputs, targets, mask, n_classes, settings[kind]["hidden"], settings[kind]["epochs"],
                      settings["seed"]))
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        trained_models = dict(zip(candidates, pool.starmap(train_lstm, jobs)))
+    with workers.Pool(1, "spawn") as pool:
+        tasks = [pool.submit(train_lstm, *job) for job in jobs]
+        trained_models = {kind: task.get() for kind, task in zip(candidates, tasks)}
 
     for kind, trained in trained_models.items():
         model = QuantLSTM.from_float(trained)
