@@ -18,38 +18,18 @@ logit per symbol, then softmax.
 from __future__ import annotations
 
 import struct
-from decimal import Decimal, localcontext
 
 import numba
 import numpy as np
 
 from .errors import CorruptArchiveError
+from .tables import ACTIVATION_RANGE, FRACTION_BITS, ONE, SOFTMAX_RANGE, TABLE_SHIFT, load
 
-FRACTION_BITS = 12
-ONE = 1 << FRACTION_BITS
-ACTIVATION_RANGE = 8 * ONE  # sigmoid and tanh inputs are clipped to [-8, 8)
-TABLE_SHIFT = 4  # table step: 16 / 4096 = 1/256
-SOFTMAX_RANGE = 16 * ONE  # logits more than 16 below the largest get the smallest frequency
-FREQUENCY_BITS = 16
 MAX_STEP = 1 << 12  # weights up to 127 in magnitude
 STEP_ROWS = 1 << 14  # rows per matrix product in a step
-
-
-def _table(function) -> np.ndarray:
-    with localcontext() as context:
-        context.prec = 40
-        points = (Decimal(i * (1 << TABLE_SHIFT) - ACTIVATION_RANGE + (1 << (TABLE_SHIFT - 1))) / ONE
-                  for i in range(2 * ACTIVATION_RANGE >> TABLE_SHIFT))
-        return np.array([int((function(x) * ONE).to_integral_value()) for x in points], dtype=np.int64)
-
-
-SIGMOID = _table(lambda x: 1 / (1 + (-x).exp()))
-TANH = _table(lambda x: ((2 * x).exp() - 1) / ((2 * x).exp() + 1))
-with localcontext() as _context:
-    _context.prec = 40
-    # EXP[d] = 2^16 * e^(-(d + 1/2) / 256): softmax numerators for a logit d/256 below the largest
-    EXP = np.array([max(1, int((Decimal(1 << FREQUENCY_BITS) * (-(Decimal(d) + Decimal("0.5")) / 256).exp())
-                               .to_integral_value())) for d in range(SOFTMAX_RANGE >> TABLE_SHIFT)], dtype=np.int64)
+_TABLES = load()
+SIGMOID, TANH = _TABLES["SIGMOID"], _TABLES["TANH"]  # at the midpoints of 1/256 steps of [-8, 8), scale 2^12
+EXP = _TABLES["EXP"]  # EXP[d] = 2^16 e^(-(d + 1/2) / 256): softmax numerators for a logit d/256 below the top
 
 
 def quantise(weights: np.ndarray) -> tuple[np.ndarray, int]:

@@ -7,20 +7,14 @@ gains weight and one that does not loses it. Logarithms are in 1/256 bit, from a
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
-
 import numba
 import numpy as np
 
-LOG_UNIT = 256  # logarithms are in 1/256 bit
-with localcontext() as _context:
-    _context.prec = 40
-    # log2(1 + i/1024) in 1/256 bit, for mantissas 1024..2047
-    LOG_MANTISSA = np.array([int((Decimal(1024 + i).ln() / Decimal(2).ln() * LOG_UNIT - 10 * LOG_UNIT)
-                                 .to_integral_value()) for i in range(1024)], dtype=np.int64)
-    # 2^16 * 2^(-d/256): frequencies for log values d/256 bit below the largest
-    EXP2 = np.array([max(1, int((Decimal(65536) * (Decimal(2) ** (-Decimal(d) / LOG_UNIT))).to_integral_value()))
-                     for d in range(16 * LOG_UNIT)], dtype=np.int64)
+from .tables import LOG_UNIT, load
+
+_TABLES = load()
+LOG_MANTISSA = _TABLES["LOG_MANTISSA"]  # log2(1 + i/1024) in 1/256 bit, for mantissas 1024..2047
+EXP2 = _TABLES["EXP2"]  # 2^16 * 2^(-d/256): frequencies for log values d/256 bit below the largest
 WEIGHT_ONE = 1 << 16
 
 
