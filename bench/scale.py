@@ -155,8 +155,8 @@ def main() -> int:
         cells = [f"{r['bytes']:,}", f"{r['archive']:,}", *fmt_side(r["comp"], r["bytes"]),
                  *fmt_side(r["decomp"], r["bytes"]), "yes" if r["ok"] else "NO", targets(r, args.level)]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Targets (issue 9, default level): compress ≥ 6 MB/s, decompress ≥ 10 MB/s, peak PSS ≤ "
-              "1 GiB on each side. MB/s = 10^6 stream bytes per second of the side's wall time; other "
+    lines += ["", "Targets (issue 9, default level): compress ≥ 6 MB/s, decompress ≥ 10 MB/s, peak PSS "
+              "≤ 1 GiB on each side. MB/s = 10^6 stream bytes per second of the side's wall time; other "
               "load = CPU the rest of the machine used meanwhile (see bench/README.md)."]
     lines += [f"- {e}" for r in rows for e in r["errors"]]
     text = "\n".join(lines) + "\n"

@@ -36,7 +36,8 @@ def test_parse_md_tables_reads_rows_by_header():
 @pytest.mark.skipif(not (CORPUS / "README.md").is_file(), reason="no shared corpus")
 def test_corpus_readme_md5_size_and_best_exact():
     info = read_corpus_readme(CORPUS)
-    assert info["ga2_ecoli"] == {"md5": "cb1b3f4cb94879f91e555e2648fce2f3", "size": 427606, "best_exact": 84586}
+    assert info["ga2_ecoli"] == {"md5": "cb1b3f4cb94879f91e555e2648fce2f3", "size": 427606,
+                                 "best_exact": 84586}
     assert info["nextseq_dropseq"]["best_exact"] == 7978166
 
 

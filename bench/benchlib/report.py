@@ -39,12 +39,13 @@ def mbs(row: dict | None, side: str, size: int) -> str:
     return fmt_f(div(size / 1e6, run.wall), 2) if run and run.ok else ""
 
 
-def pss(row: dict | None, side: str, bold_over_limit: bool = False) -> str:
+def pss(row: dict | None, side: str) -> str:
+    """Peak PSS in MiB, in bold over issue 9's limit."""
     run = _run(row, side)
     if not run or run.pss_kib is None:
         return ""
     mib = run.pss_kib / 1024
-    return f"**{mib:,.0f}**" if bold_over_limit and mib > LIMIT_MIB else f"{mib:,.0f}"
+    return f"**{mib:,.0f}**" if mib > LIMIT_MIB else f"{mib:,.0f}"
 
 
 def other_load(row: dict | None, side: str) -> str:
@@ -103,16 +104,16 @@ def method_section(bench) -> list[str]:
          "`/proc/stat`), less the command's own CPU time (user + system of it and every process it waited "
          "for, from `wait4`), per second of wall time: what other developers' jobs (and this script's "
          "sampler) took meanwhile. Blank under 1 s, where the clock ticks make it noise.",
-         f"- Peak PSS (the figure issue 9 limits, 1 GiB on each side; larger values in bold): while the "
+         f"- Peak PSS (the figure issue 9 limits, 1 GiB on each side; larger values are in bold): while the "
          f"command runs, a thread of this script finds the command's process and all its descendants "
          f"(forked workers and training processes included) and sums their PSS from "
          f"`/proc/PID/smaps_rollup`, every {SAMPLE_S * 1000:.0f} ms, or less often where one sample is "
          f"slow (reading smaps_rollup walks the page tables), so that sampling never takes over "
          f"{MAX_DUTY:.0%} of one core; the largest sum is kept. PSS counts a page shared by n processes "
          "as 1/n in each, so the sum is the physical memory the tree holds; the summed RSS that "
-         "earlier reports showed counted shared libraries and the copy-on-write memory forked workers inherit once per "
-         "process and overstated it. Peaks shorter than a sampling interval can be missed; blank: the "
-         "command ended before the first sample.",
+         "earlier reports showed counted shared libraries and the copy-on-write memory forked workers "
+         "inherit once per process and overstated it. Peaks shorter than a sampling interval can be "
+         "missed; blank: the command ended before the first sample.",
          f"- lstmzip: `lstmzip compress -T{a.threads}{lvl} -c plain.fq > out.lz`, `lstmzip decompress "
          f"-T{a.threads} -c out.lz > back.fq`, compared byte for byte with the input. \"pipe\" is the "
          "check that `cat plain.fq | lstmzip compress -c | lstmzip decompress -c` (same -T/level flags) "
@@ -160,9 +161,9 @@ def size_summary(bench, results: list[dict]) -> list[str]:
         rows.append([fd["stem"], fmt_int(fd["size"]), fmt_int(lz.get("bytes")), *cells,
                      fmt_f(div(lz.get("bytes"), min(exact) if exact else None)), fmt_int(best),
                      fmt_f(div(lz.get("bytes"), best)), lz.get("rt") or fd.get("md5_check", "")])
-    return L + md_table(["file", "plain bytes", "lstmzip bytes", "fqzcomp5", "fqzcomp5 -9",
-                     "lstmzip / smaller exact fqzcomp5", "best exact", "lstmzip / best exact", "round trip"],
-                    rows, {1, 2, 3, 4, 5, 6, 7})
+    header = ["file", "plain bytes", "lstmzip bytes", "fqzcomp5", "fqzcomp5 -9",
+              "lstmzip / smaller exact fqzcomp5", "best exact", "lstmzip / best exact", "round trip"]
+    return L + md_table(header, rows, {1, 2, 3, 4, 5, 6, 7})
 
 
 def speed_summary(bench, ctx: dict, results: list[dict]) -> list[str]:
@@ -179,16 +180,17 @@ def speed_summary(bench, ctx: dict, results: list[dict]) -> list[str]:
         rows.append([fd["stem"], pair(mbs(lz, "c", fd["size"]), mbs(lz, "d", fd["size"])),
                      pair(mbs(fq, "c", fd["size"]), mbs(fq, "d", fd["size"])),
                      time_ratio(lz, fq, "c"), time_ratio(lz, fq, "d"),
-                     pair(pss(lz, "c", True), pss(lz, "d", True)), pair(pss(fq, "c"), pss(fq, "d")),
+                     pair(pss(lz, "c"), pss(lz, "d")), pair(pss(fq, "c"), pss(fq, "d")),
                      pair(other_load(lz, "c"), other_load(lz, "d")), lst])
-    return L + md_table(["file", "lstmzip MB/s (c / d)", "fqzcomp5 MB/s (c / d)", "time ratio, compress",
-                     "time ratio, decompress", "lstmzip peak PSS MiB (c / d)", "fqzcomp5 peak PSS MiB (c / d)",
-                     "other load during lstmzip, cores (c / d)", "`lstmzip list` s"],
-                    rows, {1, 2, 3, 4, 5, 6, 7, 8})
+    header = ["file", "lstmzip MB/s (c / d)", "fqzcomp5 MB/s (c / d)", "time ratio, compress",
+              "time ratio, decompress", "lstmzip peak PSS MiB (c / d)", "fqzcomp5 peak PSS MiB (c / d)",
+              "other load during lstmzip, cores (c / d)", "`lstmzip list` s"]
+    return L + md_table(header, rows, {1, 2, 3, 4, 5, 6, 7, 8})
 
 
 def startup_section(ctx: dict, results: list[dict]) -> list[str]:
-    L = ["## Startup", "", "Wall time of a trivial command, 5 runs in this run (issue 9: ≤ 0.3 s for lstmzip's).", ""]
+    L = ["## Startup", "",
+         "Wall time of a trivial command, 5 runs in this run (issue 9: ≤ 0.3 s for lstmzip's).", ""]
     rows = [[f"`{label}`", *startup_cell(res)] for label, res in ctx["startup"][:1]]
     rows += [[f"`lstmzip list {fd['stem']}.lz`", *startup_cell(fd["list_startup"])]
              for fd in results if fd.get("list_startup")]
@@ -202,7 +204,8 @@ def streams_section(bench, results: list[dict]) -> list[str]:
          "header, models, lengths, index), fqxv's from its estimate (its \"sequence\" is bases), beside "
          "fqzcomp5's whole archives from this run. Ratios below 1 mean lstmzip's stream is smaller.", ""]
     if not bench.fqxv:
-        L += ["fqxv is not installed (`pip install fqxv`, or `pip install -e '.[bench]'`): its columns are blank.", ""]
+        L += ["fqxv is not installed (`pip install fqxv`, or `pip install -e '.[bench]'`): its columns are "
+              "blank.", ""]
     rows = []
     for fd in results:
         ours = (fd.get("list") or {}).get("streams") or {}
@@ -234,11 +237,12 @@ def file_section(fd: dict) -> list[str]:
         bpb = bpq = bpn = None
         if r.get("lstmzip"):
             bpb = div(8 * s["bases"], lst.get("bases")) if s.get("bases") is not None else None
-            bpq = div(8 * s["qualities"], lst.get("quality_values")) if s.get("qualities") is not None else None
+            bpq = (div(8 * s["qualities"], lst.get("quality_values"))
+                   if s.get("qualities") is not None else None)
             bpn = div(8 * s["names"], lst.get("records")) if s.get("names") is not None else None
         tool = r["tool"] + (" (lossy)" if r.get("lossy") else "")
         rows.append([tool, fmt_int(b), fmt_f(div(fd["size"], b)), fmt_f(bpb), fmt_f(bpq), fmt_f(bpn, 2),
-                     mbs(r, "c", fd["size"]), mbs(r, "d", fd["size"]), pair(pss(r, "c", True), pss(r, "d", True)),
+                     mbs(r, "c", fd["size"]), mbs(r, "d", fd["size"]), pair(pss(r, "c"), pss(r, "d")),
                      pair(other_load(r, "c"), other_load(r, "d")),
                      r.get("rt", "")])
         notes += [f"- {tool}: {n}" for n in r.get("notes", [])]
@@ -253,7 +257,8 @@ def file_section(fd: dict) -> list[str]:
     if s:
         L += ["lstmzip streams (bytes): " + ", ".join(f"{k} {fmt_int(v) or '?'}" for k, v in s.items())
               + f"; records {fmt_int(lst.get('records')) or '?'}, bases {fmt_int(lst.get('bases')) or '?'}, "
-              f"quality values {fmt_int(lst.get('quality_values')) or '?'}, blocks {fmt_int(lst.get('blocks')) or '?'}, "
+              f"quality values {fmt_int(lst.get('quality_values')) or '?'}, "
+              f"blocks {fmt_int(lst.get('blocks')) or '?'}, "
               f"level {lst.get('level') if lst.get('level') is not None else '?'}.", ""]
     notes += [f"- {n}" for n in fd["notes"]]
     if notes:

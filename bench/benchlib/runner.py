@@ -70,7 +70,8 @@ class Bench:
             if not tool.lossy:
                 self.fail(fd, f"{tool.label} decompress exited {rd.rc}")
         elif tool.lossy:
-            row["rt"] = "lossy (names, bases, qualities ok)" if same_reads(plain, back) else "lossy (reads differ)"
+            same = same_reads(plain, back)
+            row["rt"] = "lossy (names, bases, qualities ok)" if same else "lossy (reads differ)"
         elif not recorded_exact:
             row["rt"] = "not exact (as the peers README records)"
         else:
@@ -130,7 +131,8 @@ class Bench:
             return
         fd["list"] = listing = self.lstmzip_list(arc, fd)
         if listing.get("archive_bytes") not in (None, row["bytes"]):
-            row["notes"].append(f"list reports archive_bytes {listing['archive_bytes']:,}, file has {row['bytes']:,}")
+            row["notes"].append(f"list reports archive_bytes {listing['archive_bytes']:,}, "
+                                f"file has {row['bytes']:,}")
         log("  lstmzip list: startup time")
         fd["list_startup"] = startup_seconds(self.lz_argv + ["list", str(arc)])
         arc.unlink()
@@ -162,11 +164,12 @@ class Bench:
         if self.fqxv:
             log(f"  fqxv estimate (level {self.args.fqxv_level})")
             fd["fqxv"] = peers.fqxv_estimate(plain, self.args.fqxv_level)
-            if fd["fqxv"].get("error"):
-                fd["notes"].append(f"fqxv estimate failed: {fd['fqxv']['error']}")
-            elif not fd["fqxv"]["exhausted"]:
-                fd["notes"].append(f"fqxv estimated from its first {fd['fqxv']['sample_reads']:,} reads only: "
-                                   "its figures describe that sample, so no ratio is given")
+            fx = fd["fqxv"]
+            if fx.get("error"):
+                fd["notes"].append(f"fqxv estimate failed: {fx['error']}")
+            elif not fx["exhausted"]:
+                fd["notes"].append(f"fqxv estimated from its first {fx['sample_reads']:,} reads only: its "
+                                   "figures describe that sample, so no ratio is given")
         for tool in self.general:
             fd["rows"].append(self.measure_tool(fd, tool))
         shutil.rmtree(work, ignore_errors=True)
