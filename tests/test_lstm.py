@@ -201,3 +201,27 @@ def test_decoding_never_imports_tensorflow(sample, tmp_path):
         assert result.returncode == 0, (command, result.stderr)
         if command[0] in ("decompress", "cat"):
             assert result.stdout == sample
+
+
+def test_bases_and_qualities_decoded_in_step_equal_one_after_the_other(sample):
+    """With two threads the quality decoder reads each step's bases as the base decoder finishes it;
+    the result is the same, and damage to either stream is an error, not a hang."""
+    from lstmzip import container, levels, streams
+    from lstmzip.fastq import read_blocks
+
+    learned = random_learned(b"#/6<AE")
+    archive = io.BytesIO(compress_with(sample, learned))
+    header, models, size = container.read_header(archive)
+    params = levels.check_params(header["params"])
+    info, parts = next(container.read_blocks(archive, params, size))
+    block = next(read_blocks(io.BytesIO(sample), 1 << 20, 1 << 30))
+    args = (block.lengths, params, learned.bases, learned.qualities)
+    for threads in (1, 2):
+        seq, qual = streams.decode_bases_and_qualities(parts[3], parts[4], *args, threads)
+        assert seq.tobytes() == block.seq.tobytes() and qual.tobytes() == block.qual.tobytes()
+    for which in (3, 4):
+        damaged = list(parts)
+        damaged[which] = damaged[which][:-1]  # its last section is now cut short
+        for threads in (1, 2):
+            with pytest.raises(CorruptArchiveError, match="^stream section is longer than the stream$"):
+                streams.decode_bases_and_qualities(damaged[3], damaged[4], *args, threads)

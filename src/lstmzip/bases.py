@@ -41,7 +41,7 @@ def _train(prob, count, i, bit, limit):
         count[i] = n + 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _predict(rows, hist, orders, bits, offsets, prob, count, weights, slots, inputs, mixed, selector,
              extra, out):
     """extra: (rows, 3) stretched node probabilities of an extra predictor (the LSTM), or a (0, 3) array."""
@@ -81,7 +81,7 @@ def _predict(rows, hist, orders, bits, offsets, prob, count, weights, slots, inp
         out[j, 3] = hi * lo_if1 / 16777216.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc_models, limits, prob, count, weights,
             slots, inputs, mixed, selector, learning_rate):
     n_models = len(orders)

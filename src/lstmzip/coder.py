@@ -8,7 +8,7 @@ frequencies divided by a power of two or by their integer sum: exact in float64 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
 
 import constriction
 import numpy as np
@@ -72,7 +72,10 @@ def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: 
     return encoder.get_compressed().tobytes()
 
 
-def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: bytes) -> np.ndarray:
+def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: bytes,
+           after_step: Callable[[int, np.ndarray], None] | None = None) -> np.ndarray:
+    """after_step(step, symbols) is called once each step's symbols are all decoded (the array is still
+    being filled: only steps up to `step` are final)."""
     if len(data) % 4:
         raise CorruptArchiveError("range-coded stream has a partial word")
     decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
@@ -85,4 +88,6 @@ def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: byt
             except Exception as error:  # constriction raises AssertionError on impossible data
                 raise CorruptArchiveError(f"range-coded stream is corrupt ({error})") from None
         predictor.update(step, lo, chunk, coded[span])
+        if after_step and span.stop == rows.col_start[step + 1]:
+            after_step(step, symbols)
     return symbols

@@ -29,7 +29,7 @@ POSITION_SETS, CONFIDENCE_SETS = 8, 8
 MIX_SETS = POSITION_SETS * CONFIDENCE_SETS
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def base_features(start, prev_code):
     """start: bool (n,), the first position of a row; prev_code: previous base code 0..4 (n,)."""
     features = np.zeros((len(start), BASE_FEATURES), dtype=np.int64)
@@ -41,7 +41,7 @@ def base_features(start, prev_code):
     return features
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def quality_features(start, prev_char, base_code, position, table):
     """All arguments (n,): start of row, previous quality character, current base code, position in read;
     table maps a quality character to its normalised value."""
@@ -56,7 +56,7 @@ def quality_features(start, prev_char, base_code, position, table):
     return features
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _node_stretch(freq, out):
     """A, C, G, T frequencies -> the stretched probabilities of the base model's three binary nodes (high
     bit; low bit if it is 0; low bit if it is 1)."""
@@ -67,7 +67,7 @@ def _node_stretch(freq, out):
         out[j, 2] = STRETCH[min(4095, max(1, t * 4096 // (g + t)))]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _block_frequencies(freq, class_of, known, position, set_shift, out, sets):
     """The network's frequencies mapped to the block's alphabet (1 for a character it never saw), and each
     row's mixing weight set: its position range and the network's confidence (largest probability)."""
@@ -156,20 +156,21 @@ class QualityLSTMRun:
     """The quality network over a block: per step, its frequencies for the block's alphabet, mixed
     geometrically with the context counts (weights learnt per position range)."""
 
-    def __init__(self, learned: QualityLSTM, block_alphabet: np.ndarray, base_columns: np.ndarray,
-                 col_start: np.ndarray, row_offset: np.ndarray, set_shift: int, rate: int):
+    def __init__(self, learned: QualityLSTM, block_alphabet: np.ndarray, base_codes, row_offset: np.ndarray,
+                 set_shift: int, rate: int):
+        """base_codes(step, live): the codes (0-3, 4 = other) of the bases at this step of rows 0..live-1."""
         self.runner = LSTMRunner(learned.model, len(row_offset))
         self.table = learned.table()
         self.block_alphabet = block_alphabet
         self.class_of = np.minimum(np.searchsorted(learned.alphabet, block_alphabet), len(learned.alphabet) - 1)
         self.known = learned.alphabet[self.class_of] == block_alphabet
-        self.base_columns, self.col_start, self.row_offset = base_columns, col_start, row_offset
+        self.base_codes, self.row_offset = base_codes, row_offset
         self.set_shift, self.rate = set_shift, rate
         self.weights = np.tile(np.array([mixing.WEIGHT_ONE, mixing.WEIGHT_ONE // 2], dtype=np.int64), (MIX_SETS, 1))
 
     def begin_step(self, step: int, live: int, prev_symbol: np.ndarray) -> None:
         position = self.row_offset[:live] + step
-        base_code = self.base_columns[self.col_start[step] : self.col_start[step] + live]
+        base_code = self.base_codes(step, live)
         features = quality_features(np.full(live, step == 0), self.block_alphabet[prev_symbol[:live]], base_code,
                                     position, self.table)
         self.freq = np.empty((live, len(self.block_alphabet)), dtype=np.int64)

@@ -112,7 +112,7 @@ class QuantLSTM:
 SIGMOID32, TANH32 = SIGMOID.astype(np.int32), TANH.astype(np.int32)  # for the cell: every value fits 32 bits
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _cell(input_sums, recurrent_sums, steps, bias, cell, hidden):
     """The gates, cell and hidden state of rows 0..n-1 from their exact weighted sums (cell and hidden are
     updated in place). A gate's pre-activation is the two sums times their steps (scale 2^24, exact in
@@ -134,7 +134,7 @@ def _cell(input_sums, recurrent_sums, steps, bias, cell, hidden):
             hidden[j, u] = (SIGMOID32[index[3 * h + u]] * TANH32[(c + ACTIVATION_RANGE) >> TABLE_SHIFT]) >> FRACTION_BITS
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _softmax(logit_sums, step, bias, out):
     """Exact dense sums (times their step: scale 2^24) plus the bias -> integer frequencies, each >= 1."""
     n, k = logit_sums.shape

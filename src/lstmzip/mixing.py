@@ -51,7 +51,7 @@ def _log2(x):
     return LOG2[x] if x < len(LOG2) else log2_fixed(x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def mix(freq_a, freq_b, weights, sets, log_a, log_b, out):
     """freq_a, freq_b: int64 (n, K) frequencies >= 1. Fills log_a, log_b (log2 probabilities, for the
     update) and out (mixed frequencies >= 1)."""
@@ -77,7 +77,7 @@ def mix(freq_a, freq_b, weights, sets, log_a, log_b, out):
             out[j, s] = EXP2[min(top - mixed[s], len(EXP2) - 1)]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def learn(symbols, coded, out, log_a, log_b, sets, weights, rate):
     """One gradient step per weight set along the mean gradient of the chunk's coding cost."""
     n, k = out.shape

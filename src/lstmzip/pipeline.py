@@ -108,18 +108,12 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     return stats
 
 
-def _decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndarray, params: dict,
-                                learned: Learned) -> tuple[np.ndarray, np.ndarray]:
-    """One task: the quality network reads the bases, so they are decoded first."""
-    seq = streams.decode_bases(bases, lengths, params, learned.bases)
-    return seq, streams.decode_qualities(qualities, lengths, params, learned.qualities, seq)
-
-
 def _decode_tasks(pool, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
-                  info: container.BlockInfo) -> list:
+                  info: container.BlockInfo, threads: int) -> list:
     names = pool.submit(decode_names, parts[2], info.records, info.raw_size)
-    if learned.qualities:
-        return [names, pool.submit(_decode_bases_and_qualities, parts[3], parts[4], lengths, params, learned)]
+    if learned.qualities:  # the quality network reads the bases: one task, which decodes both in step
+        return [names, pool.submit(streams.decode_bases_and_qualities, parts[3], parts[4], lengths, params,
+                                   learned.bases, learned.qualities, threads)]
     return [names, pool.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
             pool.submit(streams.decode_qualities, parts[4], lengths, params)]
 
@@ -168,7 +162,7 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
                 raise CorruptArchiveError(f"block {number}: read lengths do not match the block header")
             for key, part in zip(streams.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
-            tasks = _decode_tasks(pool, parts, lengths, params, learned, info)
+            tasks = _decode_tasks(pool, parts, lengths, params, learned, info, workers.count(threads))
             pending.append((info, number, layout, plus_texts, final_newline, lengths, tasks))
             while len(pending) > depth:
                 finish_one()

@@ -24,7 +24,7 @@ def _levels(alphabet: int, buckets: int) -> np.ndarray:
     return (np.arange(alphabet) * buckets // alphabet).astype(np.int64)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _predict(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, level3, n2, n3, position_shift,
              counts, contexts, out):
     """out: the context's integer counts (each >= 1) for each row."""
@@ -41,7 +41,7 @@ def _predict(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, leve
             out[j, s] = counts[base + s]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, totals, contexts, increment, total_limit):
     for j in range(len(symbols)):
         r = first_row + j

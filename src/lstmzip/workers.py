@@ -196,11 +196,16 @@ class Pool:
         self.workers = []
 
 
+def count(threads: int) -> int:
+    """The number of threads `-T threads` means (0 = every core this process may use)."""
+    if threads:
+        return threads
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def for_threads(threads: int) -> Pool | InProcess:
-    """The workers for `-T threads` (0 = every core this process may use; 1 = no worker processes)."""
-    if threads == 0:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return Pool(threads) if threads > 1 else InProcess()
+    """The workers for `-T threads`: one thread needs no worker processes."""
+    return Pool(count(threads)) if count(threads) > 1 else InProcess()
 
 
 def _serve(conn, parent_pid: int) -> None:
