@@ -7,7 +7,7 @@ from .errors import CorruptArchiveError
 
 DEFAULT_LEVEL = 6
 MiB = 1 << 20
-MAX_BASE_TABLE = 1 << 28  # counters of all base models together (3 bytes each)
+MAX_BASE_TABLE = 1 << 28  # counters of all base models together (4 bytes each)
 # The largest blocks any level writes. A header may not claim more: the block sizes it allows bound
 # what a decoder allocates.
 MAX_BLOCK_RECORDS = 1 << 22
