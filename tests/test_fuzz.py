@@ -101,12 +101,19 @@ def crafted_archives(draw):
     """Hostile archives: any part changed and every checksum made valid again, so that the decoders of
     the header, the models and each stream meet the damage themselves."""
     archive, original = draw(st.sampled_from(SEEDS))
-    payload, models, blocks = split_archive(archive)
-    part = draw(st.sampled_from(["header", "models", "stream", "field"]))
+    payload, models, blocks, statistics, major = split_archive(archive)
+    part = draw(st.sampled_from(["header", "models", "stream", "field", "statistics"]))
     if part == "header":
         payload = mutate(draw, payload)
     elif part == "models":
         models = mutate(draw, models)
+    elif part == "statistics":  # its payload changed, its version changed, or a section added to a 1.0 archive
+        version, section = statistics or (draw(st.integers(0, 255)), b"")
+        if draw(st.booleans()):
+            section = mutate(draw, section)
+        else:
+            version = draw(st.integers(0, 255))
+        statistics = version, section
     else:
         block = blocks[draw(st.integers(0, len(blocks) - 1))]
         if part == "stream":
@@ -119,7 +126,7 @@ def crafted_archives(draw):
             largest = 2**32 - 1 if which == 0 else 2**64 - 1  # records is a 32-bit field
             block[which] = draw(st.one_of(st.integers(0, largest), st.integers(-3, 3).map(
                 lambda delta: min(largest, max(0, block[which] + delta)))))
-    return seal(payload, models, blocks), original
+    return seal(payload, models, blocks, statistics, major), original
 
 
 def refused_or_exact(archive: bytes, original: bytes) -> None:

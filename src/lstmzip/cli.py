@@ -22,6 +22,7 @@ from . import __version__, container, pipeline
 from .errors import FastqError, LstmzipError
 from .fastq import open_input
 from .levels import DEFAULT_LEVEL
+from .report import facts
 
 FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq")
 SUFFIX = ".lz"
@@ -161,14 +162,19 @@ def _check_size_unchanged(source: BinaryIO, size: int | None) -> None:
         raise LstmzipError(f"file changed size while it was read ({size:,} bytes at the start, {now:,} now)")
 
 
-def _verbose_report(stats: pipeline.Stats, archive_bytes: int) -> None:
-    n = stats.bases
+def _verbose_report(stats: pipeline.Stats) -> None:
+    """The numbers `list --json` gives, as text."""
+    n, archive_bytes = stats.bases, stats.archive_bytes
     s = stats.stream_bytes
     per = lambda key, count: f"{8 * s[key] / count:.3f}" if count else "-"
+    other = archive_bytes - s["names"] - s["bases"] - s["qualities"]
     _say(f"  names     {s['names']:>12,} B  {per('names', stats.records)} bits/name")
     _say(f"  bases     {s['bases']:>12,} B  {per('bases', n)} bits/base")
     _say(f"  qualities {s['qualities']:>12,} B  {per('qualities', n)} bits/quality")
-    _say(f"  other     {s['layout'] + s['lengths']:>12,} B  (line layout, read lengths)")
+    _say(f"  other     {other:>12,} B  (line layout {s['layout']:,}, read lengths {s['lengths']:,}, "
+         f"header and models, statistics, index)")
+    _say(f"  statistics {stats.statistics_bytes:>11,} B  {100 * stats.statistics_bytes / archive_bytes:.3f} % of the "
+         f"archive (coding cost by position and base letter, for lstmzip report)")
     for kind, report in stats.learning.items():
         _say(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; on a check sample "
              f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol; "
@@ -251,14 +257,12 @@ def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, l
                 if target is None:
                     stats = run(sys.stdout.buffer)
                     sys.stdout.buffer.flush()
-                    archive_bytes = None
                 else:
                     with _output_file(target, force, path) as out:
                         stats = run(out)
-                        archive_bytes = out.tell()
         if verbose:
             _say(f"{name}:")
-            _verbose_report(stats, archive_bytes if archive_bytes is not None else sum(stats.stream_bytes.values()))
+            _verbose_report(stats)
         if remove and path and target is not None:
             path.unlink()
 
@@ -318,29 +322,6 @@ def test(files, quiet, threads):
     _decompress_files(files, False, None, False, False, quiet, False, threads, verify_only=True)
 
 
-def _describe(path: Path) -> dict:
-    with open(path, "rb") as f:
-        header, blocks, size = container.read_index(f)
-        stream_bytes = container.read_stream_sizes(f, blocks)
-    raw = sum(b.raw_size for b in blocks)
-    return {
-        "file": str(path),
-        "name": header.get("name"),
-        "level": header.get("level"),
-        "records": sum(b.records for b in blocks),
-        "bases": sum(b.bases for b in blocks),
-        "quality_values": sum(b.bases for b in blocks),
-        "raw_bytes": raw,
-        "archive_bytes": size,
-        "ratio": round(raw / size, 4) if size else None,
-        "blocks": len(blocks),
-        "learning": header.get("learning") or {},
-        "streams": {"names": stream_bytes["names"], "bases": stream_bytes["bases"],
-                    "qualities": stream_bytes["qualities"],
-                    "other": size - stream_bytes["names"] - stream_bytes["bases"] - stream_bytes["qualities"]},
-    }
-
-
 @main.command(name="list")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -349,7 +330,7 @@ def list_(files, as_json):
     described = []
 
     def one(name: str) -> None:
-        described.append(_describe(Path(name)))
+        described.append(facts.gather(name).summary())
 
     try:
         _run_each(files, one)

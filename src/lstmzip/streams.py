@@ -11,6 +11,7 @@ import numpy as np
 
 from . import coder, packing
 from .bases import BaseModel
+from .costs import Costs
 from .errors import CorruptArchiveError
 from .fastq import PLUS_OTHER, Block
 from .learning import BASE_CODE
@@ -69,8 +70,10 @@ def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.n
     return model
 
 
-def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None) -> bytes:
-    """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model."""
+def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None,
+                 costs: Costs | None = None) -> bytes:
+    """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model.
+    costs: where to add what each coded base cost."""
     lower = (seq >= ord("a")) & (seq <= ord("z"))
     upper = np.where(lower, seq & 0xDF, seq)
     case_changes = np.flatnonzero(np.diff(lower.astype(np.int8), prepend=0, append=0))
@@ -80,7 +83,8 @@ def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: Quant
     columns = rows.to_columns(symbols)
     coded = columns < 4
     columns[~coded] = 0
-    words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded)
+    observe = costs.observer(rows) if costs else None
+    words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded, observe)
     return packing.join_sections([
         np.array([len(case_changes), len(exceptions)], dtype="<u8").tobytes(),
         packing.pack_ints(np.diff(case_changes, prepend=0)),
@@ -124,8 +128,10 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
     return seq
 
 
-def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None) -> bytes:
-    """lstm: a learning.QualityLSTM, which also needs the block's bases (seq)."""
+def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None,
+                     costs: Costs | None = None) -> bytes:
+    """lstm: a learning.QualityLSTM, which also needs the block's bases (seq). costs: where to add what
+    each coded quality cost, by position and by the base it belongs to (seq)."""
     alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     words = b""
     if len(alphabet) > 1:  # one value (or none) needs no coding at all
@@ -134,7 +140,8 @@ def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=N
         rows = make_rows(lengths, params["row_width"])
         columns = rows.to_columns(index[qual])
         model = _quality_model(params, rows, alphabet, lengths, seq, lstm)
-        words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool))
+        observe = costs.observer(rows, BASE_CODE[seq]) if costs else None
+        words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool), observe)
     return packing.join_sections([alphabet.tobytes(), words])
 
 
