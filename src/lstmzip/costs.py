@@ -2,8 +2,8 @@
 
 Gathered while encoding, from the very probabilities the range coder is given (a symbol of probability p
 costs -log2 p bits), so the report shows what the models achieved, not an estimate. Costs are counted in
-integers (1/4096 bit, from an exact frexp and a table of -log2 of the mantissa), so the sums, and the archive, do not depend on
-the order in which blocks or workers add them, nor on the machine's log2.
+integers (1/4096 bit, from an exact frexp and a table of -log2 of the mantissa), so the sums, and the
+archive, depend neither on the order in which blocks or workers add them nor on the machine's log2.
 
 Stored (docs/FORMAT.md, "Statistics section") as mean millibits per symbol: per position bucket and per
 base letter, for bases and for qualities. The buckets are as fine as a budget allows: at most 1/1000 of
@@ -107,9 +107,10 @@ def _aligned(a: Costs, b: Costs, shift: int) -> tuple[Costs, Costs]:
 
 
 def _millibits(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Mean millibits per symbol, rounded; -1 where nothing was coded."""
-    safe = np.maximum(counts, 1)
-    return np.where(counts > 0, (sums * 1000 + safe * (SCALE // 2)) // (safe * SCALE), -1)
+    """Mean millibits per symbol, rounded; -1 where nothing was coded. In Python integers: sums x 1000
+    could pass 2^63 on a huge archive."""
+    return np.array([(s * 1000 + c * (SCALE // 2)) // (c * SCALE) if c else -1
+                     for s, c in zip(sums.tolist(), counts.tolist())], dtype=np.int64)
 
 
 def _uvarints(values) -> bytes:
@@ -190,6 +191,8 @@ def unpack(payload: bytes) -> Statistics:
         return [None if v == 0 else round((v - 1) / 1000, 3) for v in stored]
 
     def undelta(zigzag: list[int]) -> list[int]:
+        if any(v > 2 * (MAX_MILLIBITS + 1) for v in zigzag):  # no difference of two valid means is larger
+            raise CorruptArchiveError("statistics section is corrupt (impossible costs)")
         d = np.array(zigzag, dtype=np.int64)
         d = np.where(d % 2 == 0, d // 2, -(d + 1) // 2)
         out = np.cumsum(d)
