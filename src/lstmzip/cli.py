@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import stat
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -22,7 +24,7 @@ from . import __version__, container, pipeline
 from .errors import FastqError, LstmzipError
 from .fastq import open_input
 from .levels import DEFAULT_LEVEL
-from .report import facts
+from .report import facts, multiqc
 
 FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq")
 SUFFIX = ".lz"
@@ -342,3 +344,55 @@ def list_(files, as_json):
             for d in described:
                 click.echo(f"{d['records']:>10,} {d['bases']:>13,} {d['raw_bytes']:>14,} {d['archive_bytes']:>12,} "
                            f"{d['ratio'] or 0:>7.2f} {d['blocks']:>6} {d['level']:>5}  {d['file']}")
+
+
+def _report_name(path: Path) -> Path:
+    """reads.lz -> reads.html, beside the archive."""
+    name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX) else path.name
+    return path.with_name(name + ".html")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="One page for all FILES, side by side, in this file (- for standard output).")
+@click.option("--multiqc", "multiqc_dir", type=click.Path(file_okay=False),
+              help="Write MultiQC custom-content files into this directory (and no page, unless -o).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing files.")
+def report(files, output, multiqc_dir, force):
+    """Describe archives as an offline HTML page (FILE.html beside each FILE.lz, or -o), from their
+    header, index, block headers and statistics: nothing is decoded."""
+    command = shlex.join(["lstmzip", *sys.argv[1:]])
+    gathered = []
+
+    def html_for(archives: list) -> str:
+        from .report import page  # plotly: only here
+
+        return page.render(archives, command, datetime.now(timezone.utc))
+
+    def write(path: Path, text: str) -> None:
+        with _output_file(path, force, None) as out:
+            out.write(text.encode())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(path, 0o666 & ~umask)  # a page for others to read, not a private temporary file
+
+    def one(name: str) -> None:
+        archive = facts.gather(name)
+        gathered.append(archive)
+        if multiqc_dir:
+            os.makedirs(multiqc_dir, exist_ok=True)
+            for file_name, content in multiqc.files(archive).items():
+                write(Path(multiqc_dir) / file_name, json.dumps(content, indent=1) + "\n")
+        if not output and not multiqc_dir:
+            write(_report_name(Path(name)), html_for([archive]))
+
+    if multiqc_dir:
+        samples = [multiqc.sample_name(name) for name in files]
+        if len(set(samples)) < len(samples):
+            raise click.UsageError("two archives have the same name: MultiQC would take them for one sample")
+    _run_each(files, one)
+    if output == "-":
+        sys.stdout.write(html_for(gathered))
+    elif output:
+        _run_each((output,), lambda name: write(Path(name), html_for(gathered)))
