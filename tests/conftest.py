@@ -1,5 +1,6 @@
 import gzip
 import io
+import os
 import struct
 from pathlib import Path
 
@@ -32,9 +33,9 @@ def fastq(records: list[bytes], newline: bytes = b"\n", final: bool = True) -> b
     return text + newline if final and records else text
 
 
-def compress_bytes(data: bytes, level: int = 6, threads: int = 1) -> bytes:
+def compress_bytes(data: bytes, level: int = 6, threads: int = 1, block_bytes: int | None = None) -> bytes:
     out = io.BytesIO()
-    pipeline.compress_stream(io.BytesIO(data), out, level, threads)
+    pipeline.compress_stream(io.BytesIO(data), out, level, threads, block_bytes=block_bytes)
     return out.getvalue()
 
 
@@ -78,6 +79,21 @@ def seal(payload: bytes, models: bytes, blocks: list[list], statistics: tuple | 
         writer.write_block(records, raw_size, bases, streams, digest)
     writer.close(statistics)
     return out.getvalue()
+
+
+def group_processes(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc: what a killed lstmzip left behind."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[2]) == pgid and fields[0] not in "ZX":
+                found.append(int(entry))
+    return found
 
 
 @pytest.fixture(scope="session")

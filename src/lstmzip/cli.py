@@ -20,11 +20,12 @@ from typing import BinaryIO, Callable
 
 import click
 
-from . import __version__, container, pipeline
+from . import __version__
 from .errors import FastqError, LstmzipError
-from .fastq import open_input
-from .levels import DEFAULT_LEVEL
-from .report import facts, multiqc
+from .levels import DEFAULT_LEVEL, MAX_BLOCK_BYTES, MIN_BLOCK_BYTES
+
+# numpy, numba and the models are imported by the commands that use them: `--version` and `--help` start
+# at once, and a Ctrl-C while they load is handled like any other.
 
 FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq")
 SUFFIX = ".lz"
@@ -96,13 +97,14 @@ def _decompressed_name(path: Path, stored: str | None) -> Path:
 
 
 def _stored_header(path: Path) -> dict:
+    from . import container
+
     with open(path, "rb") as f:
         return container.read_header(f)[0]
 
 
 def _run_each(files: tuple[str, ...], action: Callable[[str], None]) -> None:
     """Run action per file; report errors, go on with the next file, exit 1 if any failed."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
     failed = False
     for name in files or ("-",):
         label = "stdin" if name == "-" else name
@@ -164,7 +166,7 @@ def _check_size_unchanged(source: BinaryIO, size: int | None) -> None:
         raise LstmzipError(f"file changed size while it was read ({size:,} bytes at the start, {now:,} now)")
 
 
-def _verbose_report(stats: pipeline.Stats) -> None:
+def _verbose_report(stats) -> None:
     """The numbers `list --json` gives, as text."""
     n, archive_bytes = stats.bases, stats.archive_bytes
     s = stats.stream_bytes
@@ -185,6 +187,25 @@ def _verbose_report(stats: pipeline.Stats) -> None:
     ratio = stats.raw_bytes / archive_bytes if archive_bytes else 0
     speed = stats.raw_bytes / stats.seconds / 1e6 if stats.seconds else 0
     _say(f"  {stats.records:,} records, {stats.raw_bytes:,} -> {archive_bytes:,} B, ratio {ratio:.2f}, {speed:.2f} MB/s")
+
+
+class ByteSize(click.ParamType):
+    """A number of bytes, with an optional K, M or G suffix (powers of 1024), as xz's --block-size."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = value.strip().upper().removesuffix("IB").removesuffix("B")
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text[:-1] if scale > 1 else text
+        if not digits.isdigit():
+            self.fail(f"{value!r} is not a size (e.g. 65536, 512K, 8M)", param, ctx)
+        size = int(digits) * scale
+        if not MIN_BLOCK_BYTES <= size <= MAX_BLOCK_BYTES:
+            self.fail(f"{value} is outside {MIN_BLOCK_BYTES >> 10}K .. {MAX_BLOCK_BYTES >> 20}M", param, ctx)
+        return size
 
 
 def _threads_option(f):
@@ -214,6 +235,8 @@ def _check_output_options(files, output, to_stdout):
 @click.version_option(__version__, prog_name="lstmzip")
 def main():
     """Lossless FASTQ compressor."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt, handled per command
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 @main.command()
@@ -228,12 +251,18 @@ def main():
 @click.option("-7", "level", flag_value=7, hidden=True)
 @click.option("-8", "level", flag_value=8, hidden=True)
 @click.option("-9", "level", flag_value=9, help="Smallest.")
-def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, level):
+@click.option("--block-size", type=ByteSize(), default=None,
+              help="Cut a block every SIZE bytes of input (default: the level's, 32M; K, M, G suffixes). "
+                   "Smaller blocks need less memory and make record ranges cheaper to read, at some cost in size.")
+def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, level, block_size):
     """Compress FASTQ (plain or gzip) FILES to FILE.lz; no FILE or - reads standard input."""
     _check_output_options(files, output, to_stdout)
     level = level or DEFAULT_LEVEL
 
     def one(name: str) -> None:
+        from . import pipeline
+        from .fastq import open_input
+
         source, path = _open_source(name)
         with source:
             size = _regular_file_size(source)
@@ -246,10 +275,10 @@ def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, l
                 target, stored = _compressed_name(path) if path else (None, None)
                 target = Path(output) if output else target
             with _progress_bar(path.stat().st_size if path else None, quiet) as bar:
-                def run(out: BinaryIO) -> pipeline.Stats:
+                def run(out: BinaryIO):
                     try:
                         stats = pipeline.compress_stream(open_input(source), out, level, threads, stored, mtime,
-                                                         bar.update if bar else None)
+                                                         bar.update if bar else None, block_bytes=block_size)
                     except FastqError:
                         _check_size_unchanged(source, size)  # a changed size explains a broken last record
                         raise
@@ -273,6 +302,8 @@ def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, l
 
 def _decompress_files(files, to_stdout, output, force, remove, quiet, verbose, threads, verify_only=False):
     def one(name: str) -> None:
+        from . import pipeline
+
         source, path = _open_source(name)
         with source:
             to_terminal = verify_only or to_stdout or (path is None and not output)
@@ -332,6 +363,8 @@ def list_(files, as_json):
     described = []
 
     def one(name: str) -> None:
+        from .report import facts
+
         described.append(facts.gather(name).summary())
 
     try:
@@ -362,6 +395,8 @@ def _report_name(path: Path) -> Path:
 def report(files, output, multiqc_dir, force):
     """Describe archives as an offline HTML page (FILE.html beside each FILE.lz, or -o), from their
     header, index, block headers and statistics: nothing is decoded."""
+    from .report import multiqc  # light: the rest is imported per file, by one()
+
     command = shlex.join(["lstmzip", *sys.argv[1:]])
     gathered = []
 
@@ -378,6 +413,8 @@ def report(files, output, multiqc_dir, force):
         os.chmod(path, 0o666 & ~umask)  # a page for others to read, not a private temporary file
 
     def one(name: str) -> None:
+        from .report import facts
+
         archive = facts.gather(name)
         gathered.append(archive)
         if multiqc_dir:

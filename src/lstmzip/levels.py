@@ -19,9 +19,15 @@ def _bases(orders, bits, limits, reverse):
             "reverse_complement": reverse, "learning_rate": 4}
 
 
-def params_for_level(level: int) -> dict:
+MIN_BLOCK_BYTES = 1 << 10
+
+
+def params_for_level(level: int, block_bytes: int | None = None) -> dict:
+    """block_bytes: the input bytes at which a block is cut, instead of the level's."""
     if not 1 <= level <= 9:
         raise ValueError("level must be 1..9")
+    if block_bytes is not None and not MIN_BLOCK_BYTES <= block_bytes <= MAX_BLOCK_BYTES:
+        raise ValueError(f"block size must be {MIN_BLOCK_BYTES} .. {MAX_BLOCK_BYTES} bytes")
     if level <= 3:
         bases = _bases([2, 11, 16], [4, 22, 22], [30, 255, 255], [0, 1, 1])
         qualities = {"q2_levels": 8, "q3_levels": 4, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
@@ -35,7 +41,7 @@ def params_for_level(level: int) -> dict:
         qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     return {
         "block_records": MAX_BLOCK_RECORDS,
-        "block_bytes": 32 * MiB if level <= 6 else MAX_BLOCK_BYTES,
+        "block_bytes": block_bytes or (32 * MiB if level <= 6 else MAX_BLOCK_BYTES),
         "row_width": 1024,
         "bases": bases,
         "qualities": qualities,

@@ -8,10 +8,6 @@ one-block file keeps two workers busy. At most a few blocks are in flight, which
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-import os
-import signal
-import sys
 import time
 from collections import deque
 from functools import partial
@@ -21,7 +17,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 import xxhash
 
-from . import __version__, container, costs, learning, levels, streams
+from . import __version__, container, costs, learning, levels, streams, workers
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import Block, format_block, read_blocks
 from .learning import Learned
@@ -40,70 +36,6 @@ class Stats:
     statistics_bytes: int = 0  # the statistics section, framing included
 
 
-class _Done:
-    """The result of a task run in this process, with the interface of multiprocessing's AsyncResult."""
-
-    def __init__(self, fn: Callable, args: tuple):
-        try:
-            self.value, self.error = fn(*args), None
-        except Exception as error:  # raised where a worker's would be: at get()
-            self.value, self.error = None, error
-
-    def get(self):
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class Workers:
-    """Up to N processes for tasks; with one thread, tasks run in this process. On an error or Ctrl-C the
-    processes are killed at once rather than left to finish their tasks."""
-
-    def __init__(self, threads: int):
-        self.threads = (os.cpu_count() or 1) if threads == 0 else threads
-        self.pool = None
-
-    def __enter__(self):
-        if self.threads > 1:
-            # Ctrl-C or SIGTERM while forking would raise in an at-fork handler, where Python prints and
-            # drops the exception (and the work went on): note them while the workers are forked, and
-            # raise them once the pool exists.
-            caught: list[int] = []
-            previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
-                        for signum in STOP_SIGNALS}
-            try:
-                self.pool = multiprocessing.get_context("fork").Pool(self.threads, initializer=_worker_signals)
-            finally:
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
-            try:
-                if caught:
-                    signal.raise_signal(caught[0])  # runs the handler lstmzip had: KeyboardInterrupt, exit 143
-            except BaseException:
-                self.__exit__(*sys.exc_info())
-                raise
-        return self
-
-    def submit(self, fn: Callable, *args):
-        return self.pool.apply_async(fn, args) if self.pool else _Done(fn, args)
-
-    def __exit__(self, kind, error, traceback):
-        if self.pool:
-            if kind is None:
-                self.pool.close()
-            else:
-                self.pool.terminate()
-            self.pool.join()
-
-
-def _worker_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() must kill
-
-
 def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm) -> tuple[bytes, costs.Costs]:
     """The bases stream and what its symbols cost (for the statistics section)."""
     spent = costs.Costs.for_reads(lengths)
@@ -115,13 +47,13 @@ def _encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm,
     return streams.encode_qualities(qual, lengths, params, lstm, seq, spent), spent
 
 
-def _encode_block(workers: Workers, block: Block, params: dict, learned: Learned) -> list:
+def _encode_block(pool, block: Block, params: dict, learned: Learned) -> list:
     return [
-        workers.submit(streams.encode_layout, block),
-        workers.submit(streams.encode_lengths, block.lengths),
-        workers.submit(encode_names, block.names),
-        workers.submit(_encode_bases, block.seq, block.lengths, params, learned.bases),
-        workers.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
+        pool.submit(streams.encode_layout, block),
+        pool.submit(streams.encode_lengths, block.lengths),
+        pool.submit(encode_names, block.names),
+        pool.submit(_encode_bases, block.seq, block.lengths, params, learned.bases),
+        pool.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
     ]
 
 
@@ -144,9 +76,10 @@ def _learn(block: Block | None, params: dict) -> Learned:
 
 def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name: str | None = None,
                     mtime: int | None = None, progress: Callable[[int], None] | None = None,
-                    learned: Learned | None = None) -> Stats:
-    """learned: use these models instead of training on the input (tests, golden files)."""
-    params = levels.params_for_level(level)
+                    learned: Learned | None = None, block_bytes: int | None = None) -> Stats:
+    """learned: use these models instead of training on the input (tests, golden files);
+    block_bytes: cut blocks at this many input bytes instead of the level's size."""
+    params = levels.params_for_level(level, block_bytes)
     stats = Stats()
     started = time.monotonic()
     blocks = read_blocks(src, params["block_records"], params["block_bytes"])
@@ -179,10 +112,10 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
         if progress:
             progress(len(raw))
 
-    with Workers(threads) as workers:
+    with workers.for_threads(threads) as pool:
         for block in itertools.chain([first] if first else [], blocks):
             raw = format_block(block)
-            pending.append((block, raw, _encode_block(workers, block, params, learned)))
+            pending.append((block, raw, _encode_block(pool, block, params, learned)))
             while len(pending) > depth:
                 finish_one()
         while pending:
@@ -203,13 +136,13 @@ def _decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndar
     return seq, streams.decode_qualities(qualities, lengths, params, learned.qualities, seq)
 
 
-def _decode_tasks(workers: Workers, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
+def _decode_tasks(pool, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
                   info: container.BlockInfo) -> list:
-    names = workers.submit(decode_names, parts[2], info.records, info.raw_size)
+    names = pool.submit(decode_names, parts[2], info.records, info.raw_size)
     if learned.qualities:
-        return [names, workers.submit(_decode_bases_and_qualities, parts[3], parts[4], lengths, params, learned)]
-    return [names, workers.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
-            workers.submit(streams.decode_qualities, parts[4], lengths, params)]
+        return [names, pool.submit(_decode_bases_and_qualities, parts[3], parts[4], lengths, params, learned)]
+    return [names, pool.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
+            pool.submit(streams.decode_qualities, parts[4], lengths, params)]
 
 
 def _check_statistics(version: int, payload: bytes) -> None:
@@ -236,6 +169,8 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
             results = [part.get() for part in parts]
             names = results[0]
             seq, qual = results[1] if len(results) == 2 else results[1:]  # one task or two
+        except workers.WorkerDied:
+            raise  # this machine's trouble, not the archive's
         except LstmzipError as error:
             raise CorruptArchiveError(f"block {block_number}: {error}") from None
         except MemoryError:
@@ -253,7 +188,7 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
         if progress:
             progress(len(raw))
 
-    with Workers(threads) as workers:
+    with workers.for_threads(threads) as pool:
         for number, (info, parts) in enumerate(container.read_blocks(src, params, header_size, _check_statistics), 1):
             layout, plus_texts, final_newline = streams.decode_layout(parts[0], info.records, info.raw_size)
             lengths = streams.decode_lengths(parts[1], info.records, info.raw_size)
@@ -261,7 +196,7 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
                 raise CorruptArchiveError(f"block {number}: read lengths do not match the block header")
             for key, part in zip(streams.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
-            tasks = _decode_tasks(workers, parts, lengths, params, learned, info)
+            tasks = _decode_tasks(pool, parts, lengths, params, learned, info)
             pending.append((info, number, layout, plus_texts, final_newline, lengths, tasks))
             while len(pending) > depth:
                 finish_one()

@@ -9,8 +9,10 @@ its columns of the general-statistics table. Files of several samples with the s
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from .facts import Facts
+if TYPE_CHECKING:  # the command line imports this module before any numpy-based one
+    from .facts import Facts
 
 SECTION = {
     "id": "lstmzip",
