@@ -187,3 +187,19 @@ def test_statistics_cost_at_most_a_thousandth_of_every_corpus_file(name, tmp_pat
     assert listed["statistics_bytes"] == result.statistics_bytes > 0
     assert listed["archive_bytes"] == result.archive_bytes == archive.stat().st_size
     assert 1000 * result.statistics_bytes <= result.archive_bytes
+
+
+def test_text_from_a_crafted_header_is_escaped(tmp_path):
+    """An archive's stored name is anybody's text: on the page it is text, never markup or script."""
+    from conftest import compress_bytes, seal, split_archive
+
+    small = EXAMPLE.read_bytes()[:3000].rsplit(b"\n@", 1)[0] + b"\n"
+    payload, models, blocks, statistics, major = split_archive(compress_bytes(small, 1))
+    header = json.loads(payload)
+    header["name"] = "</script><script>document.title='owned'</script><b>"
+    archive = tmp_path / "hostile.lz"
+    archive.write_bytes(seal(json.dumps(header).encode(), models, blocks, statistics, major))
+    assert run("report", archive).returncode == 0
+    page = (tmp_path / "hostile.html").read_text()
+    assert "<script>document.title" not in page and "<b>" not in page
+    assert "&lt;/script&gt;&lt;script&gt;document.title=&#x27;owned&#x27;&lt;/script&gt;&lt;b&gt;" in page
