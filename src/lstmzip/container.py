@@ -1,8 +1,8 @@
 """The archive container, version 2.0 (docs/FORMAT.md is the specification); reads 1.0 too.
 
-header | block* | statistics? | index | footer. All integers little-endian. Every part carries a CRC32; each block
-also carries the xxh64 of its decoded bytes. Readers check every size against sane maxima and against
-what remains before reading or allocating.
+header | block* | statistics? | index | footer. All integers little-endian. Every part carries a CRC32;
+each block also carries the xxh64 of its decoded bytes. Readers check every size against sane maxima
+and against what remains before reading or allocating.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: Quant
     columns = rows.to_columns(symbols)
     coded = columns < 4
     columns[~coded] = 0
-    observe = costs.observer(rows) if costs else None
+    observe = costs.observer(rows) if costs is not None else None
     words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded, observe)
     return packing.join_sections([
         np.array([len(case_changes), len(exceptions)], dtype="<u8").tobytes(),
@@ -140,7 +140,9 @@ def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=N
         rows = make_rows(lengths, params["row_width"])
         columns = rows.to_columns(index[qual])
         model = _quality_model(params, rows, alphabet, lengths, seq, lstm)
-        observe = costs.observer(rows, BASE_CODE[seq]) if costs else None
+        if costs is not None and seq is None:
+            raise ValueError("the costs of qualities are counted by base: seq is needed")
+        observe = costs.observer(rows, BASE_CODE[seq]) if costs is not None else None
         words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool), observe)
     return packing.join_sections([alphabet.tobytes(), words])
 
