@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"roundtrip": ["tests/test_fuzz.py::test_any_fastq_round_trips"],
            "decoder": ["tests/test_fuzz.py::test_damaged_archives_are_refused_or_exact",
-                       "tests/test_fuzz.py::test_crafted_archives_are_refused_or_exact"],
+                       "tests/test_fuzz.py::test_crafted_archives_are_refused_or_exact",
+                       "tests/test_fuzz.py::test_crafted_archives_are_described_or_refused"],
            "cli": ["tests/test_fuzz_cli.py::test_cli_decompress_of_damaged_archives",
                    "tests/test_fuzz_cli.py::test_cli_compress_of_fastq_damaged_in_a_later_block"]}
 

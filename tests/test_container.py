@@ -60,8 +60,8 @@ def test_foreign_files_are_named(small):
 def test_header_checksum_and_version(small):
     _, archive = small
     bad = bytearray(archive)
-    bad[4] = 2  # major version
-    assert refused(bytes(bad)) == "archive format version 2.0 is not supported by this lstmzip"
+    bad[4] = 3  # major version
+    assert refused(bytes(bad)) == "archive format version 3.0 is not supported by this lstmzip"
     bad = bytearray(archive)
     bad[15] ^= 1
     assert refused(bytes(bad)) == "archive header is corrupt (checksum mismatch)"
@@ -186,7 +186,7 @@ def _largest_claim(records: int) -> bytes:
     from lstmzip.names import encode_names
 
     data = b"@r\nACGT\n+\nIIII\n"
-    payload, models, blocks = split_archive(compress_bytes(data, level=1))
+    payload, models, blocks, _, _ = split_archive(compress_bytes(data, level=1))
     header = json.loads(payload)
     header["params"]["block_bytes"] = levels.MAX_BLOCK_BYTES
     payload = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()

@@ -4,7 +4,9 @@
   checksum made valid again end in a clean refusal or in exactly the original data."""
 
 import io
+import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 
 from lstmzip import pipeline
 from lstmzip.errors import CorruptArchiveError
+from lstmzip.report import facts, multiqc
 
 from conftest import compress_bytes, decompress_bytes, seal, split_archive
 
@@ -58,11 +61,13 @@ def test_any_fastq_round_trips(data):
 
 
 ORIGINAL = b"@r1 x\nACGTNacgt\n+\nIIII#IIII\n@r2\r\nGG\r\n+r2\r\n!~\r\n"
-GOLDEN = Path(__file__).parent / "golden" / "v1"
-# (archive, original): a tiny one, one with every odd case, one with both learned networks
+GOLDEN = Path(__file__).parent / "golden"
+# (archive, original): a tiny one, one with every odd case (format 1.0), one with both learned networks
+# in each format (1.0 without, 2.0 with a statistics section)
 SEEDS = [(compress_bytes(ORIGINAL, level=1), ORIGINAL),
-         ((GOLDEN / "odd_cases.level6.lz").read_bytes(), (GOLDEN / "odd_cases.fq").read_bytes()),
-         ((GOLDEN / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "hiseqx_200.fq").read_bytes())]
+         ((GOLDEN / "v1" / "odd_cases.level6.lz").read_bytes(), (GOLDEN / "v1" / "odd_cases.fq").read_bytes()),
+         ((GOLDEN / "v1" / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "v1" / "hiseqx_200.fq").read_bytes()),
+         ((GOLDEN / "v2" / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "v2" / "hiseqx_200.fq").read_bytes())]
 
 
 def mutate(draw, data: bytes) -> bytes:
@@ -101,12 +106,19 @@ def crafted_archives(draw):
     """Hostile archives: any part changed and every checksum made valid again, so that the decoders of
     the header, the models and each stream meet the damage themselves."""
     archive, original = draw(st.sampled_from(SEEDS))
-    payload, models, blocks = split_archive(archive)
-    part = draw(st.sampled_from(["header", "models", "stream", "field"]))
+    payload, models, blocks, statistics, major = split_archive(archive)
+    part = draw(st.sampled_from(["header", "models", "stream", "field", "statistics"]))
     if part == "header":
         payload = mutate(draw, payload)
     elif part == "models":
         models = mutate(draw, models)
+    elif part == "statistics":  # its payload changed, its version changed, or a section added to a 1.0 archive
+        version, section = statistics or (draw(st.integers(0, 255)), b"")
+        if draw(st.booleans()):
+            section = mutate(draw, section)
+        else:
+            version = draw(st.integers(0, 255))
+        statistics = version, section
     else:
         block = blocks[draw(st.integers(0, len(blocks) - 1))]
         if part == "stream":
@@ -119,7 +131,7 @@ def crafted_archives(draw):
             largest = 2**32 - 1 if which == 0 else 2**64 - 1  # records is a 32-bit field
             block[which] = draw(st.one_of(st.integers(0, largest), st.integers(-3, 3).map(
                 lambda delta: min(largest, max(0, block[which] + delta)))))
-    return seal(payload, models, blocks), original
+    return seal(payload, models, blocks, statistics, major), original
 
 
 def refused_or_exact(archive: bytes, original: bytes) -> None:
@@ -141,6 +153,23 @@ def test_damaged_archives_are_refused_or_exact(case):
 @given(crafted_archives())
 def test_crafted_archives_are_refused_or_exact(case):
     refused_or_exact(*case)
+
+
+@fuzz_settings(2000)
+@given(crafted_archives())
+def test_crafted_archives_are_described_or_refused(case):
+    """What list, report and the MultiQC files read (header, index, block headers, statistics): a clean
+    refusal or a description, never another exception."""
+    with tempfile.NamedTemporaryFile(suffix=".lz") as f:
+        f.write(case[0])
+        f.flush()
+        try:
+            described = facts.gather(f.name)
+        except CorruptArchiveError:
+            return
+        json.dumps(described.summary())
+        multiqc.files(described)
+        assert described.statistics is not None or described.no_statistics
 
 
 def test_sealing_an_unchanged_archive_gives_it_back():

@@ -31,4 +31,5 @@ def test_damaged_golden_archive_is_refused(archive):
 
 
 def test_golden_files_exist():
-    assert len(ARCHIVES) >= 3 and len(DAMAGED) >= 5
+    assert len(ARCHIVES) >= 6 and len(DAMAGED) >= 11
+    assert {p.parent.name for p in ARCHIVES} >= {"v1", "v2"}

@@ -196,11 +196,14 @@ def test_decoding_never_imports_tensorflow(sample, tmp_path):
         "from lstmzip.cli import main\n"
         "main(sys.argv[1:], prog_name='lstmzip')\n"
     )
-    for command in (["decompress", "-c"], ["cat"], ["test"], ["list"], ["list", "--json"]):
-        result = subprocess.run([sys.executable, "-c", blocker, *command, str(archive)], capture_output=True)
+    page, multiqc = tmp_path / "page.html", tmp_path / "multiqc"
+    for command in (["decompress", "-c"], ["cat"], ["test"], ["list"], ["list", "--json"], ["report", "-o", page],
+                    ["report", "--multiqc", multiqc]):
+        result = subprocess.run([sys.executable, "-c", blocker, *map(str, command), str(archive)], capture_output=True)
         assert result.returncode == 0, (command, result.stderr)
         if command[0] in ("decompress", "cat"):
             assert result.stdout == sample
+    assert "plotly" in page.read_text() and (multiqc / "sample.lstmzip_mqc.json").exists()
 
 
 def test_bases_and_qualities_decoded_in_step_equal_one_after_the_other(sample):

@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import stat
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -164,14 +166,19 @@ def _check_size_unchanged(source: BinaryIO, size: int | None) -> None:
         raise LstmzipError(f"file changed size while it was read ({size:,} bytes at the start, {now:,} now)")
 
 
-def _verbose_report(stats, archive_bytes: int) -> None:
-    n = stats.bases
+def _verbose_report(stats) -> None:
+    """The numbers `list --json` gives, as text."""
+    n, archive_bytes = stats.bases, stats.archive_bytes
     s = stats.stream_bytes
     per = lambda key, count: f"{8 * s[key] / count:.3f}" if count else "-"
+    other = archive_bytes - s["names"] - s["bases"] - s["qualities"]
     _say(f"  names     {s['names']:>12,} B  {per('names', stats.records)} bits/name")
     _say(f"  bases     {s['bases']:>12,} B  {per('bases', n)} bits/base")
     _say(f"  qualities {s['qualities']:>12,} B  {per('qualities', n)} bits/quality")
-    _say(f"  other     {s['layout'] + s['lengths']:>12,} B  (line layout, read lengths)")
+    _say(f"  other     {other:>12,} B  (line layout {s['layout']:,}, read lengths {s['lengths']:,}, "
+         f"header and models, statistics, index)")
+    _say(f"  statistics {stats.statistics_bytes:>11,} B  {100 * stats.statistics_bytes / archive_bytes:.3f} % of the "
+         f"archive (coding cost by position and base letter, for lstmzip report)")
     for kind, report in stats.learning.items():
         _say(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; on a check sample "
              f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol; "
@@ -281,14 +288,12 @@ def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, l
                 if target is None:
                     stats = run(sys.stdout.buffer)
                     sys.stdout.buffer.flush()
-                    archive_bytes = None
                 else:
                     with _output_file(target, force, path) as out:
                         stats = run(out)
-                        archive_bytes = out.tell()
         if verbose:
             _say(f"{name}:")
-            _verbose_report(stats, archive_bytes if archive_bytes is not None else sum(stats.stream_bytes.values()))
+            _verbose_report(stats)
         if remove and path and target is not None:
             path.unlink()
 
@@ -350,31 +355,6 @@ def test(files, quiet, threads):
     _decompress_files(files, False, None, False, False, quiet, False, threads, verify_only=True)
 
 
-def _describe(path: Path) -> dict:
-    from . import container
-
-    with open(path, "rb") as f:
-        header, blocks, size = container.read_index(f)
-        stream_bytes = container.read_stream_sizes(f, blocks)
-    raw = sum(b.raw_size for b in blocks)
-    return {
-        "file": str(path),
-        "name": header.get("name"),
-        "level": header.get("level"),
-        "records": sum(b.records for b in blocks),
-        "bases": sum(b.bases for b in blocks),
-        "quality_values": sum(b.bases for b in blocks),
-        "raw_bytes": raw,
-        "archive_bytes": size,
-        "ratio": round(raw / size, 4) if size else None,
-        "blocks": len(blocks),
-        "learning": header.get("learning") or {},
-        "streams": {"names": stream_bytes["names"], "bases": stream_bytes["bases"],
-                    "qualities": stream_bytes["qualities"],
-                    "other": size - stream_bytes["names"] - stream_bytes["bases"] - stream_bytes["qualities"]},
-    }
-
-
 @main.command(name="list")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -383,7 +363,9 @@ def list_(files, as_json):
     described = []
 
     def one(name: str) -> None:
-        described.append(_describe(Path(name)))
+        from .report import facts
+
+        described.append(facts.gather(name).summary())
 
     try:
         _run_each(files, one)
@@ -395,3 +377,59 @@ def list_(files, as_json):
             for d in described:
                 click.echo(f"{d['records']:>10,} {d['bases']:>13,} {d['raw_bytes']:>14,} {d['archive_bytes']:>12,} "
                            f"{d['ratio'] or 0:>7.2f} {d['blocks']:>6} {d['level']:>5}  {d['file']}")
+
+
+def _report_name(path: Path) -> Path:
+    """reads.lz -> reads.html, beside the archive."""
+    name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX) else path.name
+    return path.with_name(name + ".html")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="One page for all FILES, side by side, in this file (- for standard output).")
+@click.option("--multiqc", "multiqc_dir", type=click.Path(file_okay=False),
+              help="Write MultiQC custom-content files into this directory (and no page, unless -o).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing files.")
+def report(files, output, multiqc_dir, force):
+    """Describe archives as an offline HTML page (FILE.html beside each FILE.lz, or -o), from their
+    header, index, block headers and statistics: nothing is decoded."""
+    from .report import multiqc  # light: the rest is imported per file, by one()
+
+    command = shlex.join(["lstmzip", *sys.argv[1:]])
+    gathered = []
+
+    def html_for(archives: list) -> str:
+        from .report import page  # plotly: only here
+
+        return page.render(archives, command, datetime.now(timezone.utc))
+
+    def write(path: Path, text: str) -> None:
+        with _output_file(path, force, None) as out:
+            out.write(text.encode())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(path, 0o666 & ~umask)  # a page for others to read, not a private temporary file
+
+    def one(name: str) -> None:
+        from .report import facts
+
+        archive = facts.gather(name)
+        gathered.append(archive)
+        if multiqc_dir:
+            os.makedirs(multiqc_dir, exist_ok=True)
+            for file_name, content in multiqc.files(archive).items():
+                write(Path(multiqc_dir) / file_name, json.dumps(content, indent=1) + "\n")
+        if not output and not multiqc_dir:
+            write(_report_name(Path(name)), html_for([archive]))
+
+    if multiqc_dir:
+        samples = [multiqc.sample_name(name) for name in files]
+        if len(set(samples)) < len(samples):
+            raise click.UsageError("two archives have the same name: MultiQC would take them for one sample")
+    _run_each(files, one)
+    if output == "-":
+        sys.stdout.write(html_for(gathered))
+    elif output:
+        _run_each((output,), lambda name: write(Path(name), html_for(gathered)))

@@ -59,15 +59,20 @@ def _walk(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray):
             yield step, span, lo, np.flatnonzero(coded[span]).astype(np.int32)
 
 
-def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: np.ndarray) -> bytes:
+def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: np.ndarray,
+           observe: Callable | None = None) -> bytes:
     """symbols: uint8 column-major symbol indices; coded: bool column-major (False = not coded, symbol 0).
-    The model sees the same dtypes as in decode, so both run the same compiled code."""
+    The model sees the same dtypes as in decode, so both run the same compiled code. observe(step, rows,
+    symbols, probabilities) sees every coded chunk (costs.Costs.observer)."""
     symbols = np.asarray(symbols, dtype=np.uint8)
     encoder = constriction.stream.queue.RangeEncoder()
     for step, span, lo, which in _walk(predictor, rows, coded):
         chunk = symbols[span]
         if len(which):
-            encoder.encode(chunk[which].astype(np.int32), MODEL, predictor.predict(step, which + lo))
+            coded_symbols, probabilities = chunk[which].astype(np.int32), predictor.predict(step, which + lo)
+            encoder.encode(coded_symbols, MODEL, probabilities)
+            if observe is not None:
+                observe(step, which + lo, coded_symbols, probabilities)
         predictor.update(step, lo, chunk, coded[span])
     return encoder.get_compressed().tobytes()
 

@@ -1,8 +1,8 @@
-"""The archive container, version 1.0 (docs/FORMAT.md is the specification).
+"""The archive container, version 2.0 (docs/FORMAT.md is the specification); reads 1.0 too.
 
-header | block* | index | footer. All integers little-endian. Every part carries a CRC32; each block
-also carries the xxh64 of its decoded bytes. Readers check every size against sane maxima and against
-what remains before reading or allocating.
+header | block* | statistics? | index | footer. All integers little-endian. Every part carries a CRC32;
+each block also carries the xxh64 of its decoded bytes. Readers check every size against sane maxima
+and against what remains before reading or allocating.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .errors import CorruptArchiveError
 from .fastq import MAX_RECORD_BYTES  # a block exceeds its byte limit by at most one record
@@ -19,7 +19,8 @@ from .fastq import MAX_RECORD_BYTES  # a block exceeds its byte limit by at most
 MAGIC = b"\x89LZQ"
 FOOTER_MAGIC = b"LZQ\x89"
 LZIP_MAGIC = b"LZIP"
-VERSION = (1, 0)
+VERSION = (2, 0)
+READABLE_MAJORS = (1, 2)  # 1.0 archives are 2.0 archives without a statistics section
 MAX_HEADER_JSON = 1 << 20
 MAX_MODELS = 1 << 24
 N_STREAMS = 5
@@ -27,6 +28,9 @@ N_STREAMS = 5
 _HEAD = struct.Struct("<4sBBHI")  # magic, major, minor, flags, json length
 _BLOCK = struct.Struct(f"<cIQQB{N_STREAMS}Q{N_STREAMS}IQ")  # tag, records, raw, bases, n, sizes, crcs, xxh64
 _INDEX_ENTRY = struct.Struct("<QQQQQ")  # offset, stored bytes, records, raw bytes, bases
+_SECTION = struct.Struct("<cBI")  # tag, version of its payload, payload length; then payload, CRC32
+SECTION_OVERHEAD = _SECTION.size + 4
+MAX_SECTION = 1 << 20
 _FOOTER = struct.Struct("<QQQQI4s")  # index offset, blocks, records, raw bytes, crc of the first 32 bytes, magic
 FOOTER_SIZE = _FOOTER.size
 READ_CHUNK = 1 << 24
@@ -91,7 +95,12 @@ class ArchiveWriter:
         for stream in streams:
             self._write(stream)
 
-    def close(self) -> None:
+    def close(self, statistics: tuple[int, bytes] | None = None) -> None:
+        """statistics: (version, payload) of the statistics section, written between the blocks and the
+        index (where a streamed archive can still put what it learnt while writing the blocks)."""
+        if statistics is not None:
+            head = _SECTION.pack(b"S", statistics[0], len(statistics[1])) + statistics[1]
+            self._write(head + struct.pack("<I", _crc(head)))
         index_offset = self.offset
         index = b"I" + struct.pack("<Q", len(self.index)) + b"".join(
             _INDEX_ENTRY.pack(b.offset, b.stored, b.records, b.raw_size, b.bases) for b in self.index)
@@ -108,7 +117,7 @@ def read_header(f: BinaryIO) -> tuple[dict, bytes, int]:
     if len(start) < _HEAD.size:
         raise CorruptArchiveError("archive is truncated (in the header)")
     _, major, minor, flags, length = _HEAD.unpack(start)
-    if major != VERSION[0]:
+    if major not in READABLE_MAJORS:
         raise CorruptArchiveError(f"archive format version {major}.{minor} is not supported by this lstmzip")
     if flags:
         raise CorruptArchiveError("archive header has reserved flags set")
@@ -131,15 +140,25 @@ def read_header(f: BinaryIO) -> tuple[dict, bytes, int]:
     return header, models, _HEAD.size + length + 4 + len(models) + 4
 
 
-def read_blocks(f: BinaryIO, params: dict, header_size: int) -> Iterator[tuple[BlockInfo, list[bytes]]]:
-    """Yield each block with its streams, CRC-checked, then check the index and footer and that the
-    archive ends there. Works on pipes: nothing is seeked."""
+def read_blocks(f: BinaryIO, params: dict, header_size: int,
+                statistics: Callable[[int, bytes], None] | None = None) -> Iterator[tuple[BlockInfo, list[bytes]]]:
+    """Yield each block with its streams, CRC-checked, then check the statistics section (given to
+    statistics(version, payload)), the index and footer and that the archive ends there. Works on pipes:
+    nothing is seeked."""
     max_records = params["block_records"]
     max_raw = params["block_bytes"] + MAX_RECORD_BYTES
     offset = header_size
     seen: list[BlockInfo] = []
     while True:
         tag = _read_exact(f, 1, "block list")
+        if tag == b"S":  # at most one, after the last block
+            version, payload = _read_section(f, tag)
+            if statistics is not None:
+                statistics(version, payload)
+            offset += SECTION_OVERHEAD + len(payload)
+            tag = _read_exact(f, 1, "index")
+            if tag != b"I":
+                raise CorruptArchiveError(f"archive is corrupt (unexpected byte at offset {offset})")
         if tag == b"I":
             break
         if tag != b"B":
@@ -166,6 +185,19 @@ def read_blocks(f: BinaryIO, params: dict, header_size: int) -> Iterator[tuple[B
         seen.append(info)
         yield info, streams
     _check_index_and_footer(f, seen, offset)
+
+
+def _read_section(f: BinaryIO, tag: bytes) -> tuple[int, bytes]:
+    """The statistics section after its tag: (version, payload), CRC-checked."""
+    rest = _read_exact(f, _SECTION.size - 1, "statistics section")
+    _, version, length = _SECTION.unpack(tag + rest)
+    if length > MAX_SECTION:
+        raise CorruptArchiveError("archive statistics section is corrupt (too long)")
+    payload = _read_exact(f, length, "statistics section")
+    (crc,) = struct.unpack("<I", _read_exact(f, 4, "statistics section"))
+    if crc != _crc(tag + rest + payload):
+        raise CorruptArchiveError("archive statistics section is corrupt (checksum mismatch)")
+    return version, payload
 
 
 def _check_index_and_footer(f: BinaryIO, seen: list[BlockInfo], index_offset: int) -> None:
@@ -220,17 +252,50 @@ def read_index(f: BinaryIO) -> tuple[dict, list[BlockInfo], int]:
     return header, blocks, size
 
 
-def read_stream_sizes(f: BinaryIO, blocks: list[BlockInfo]) -> dict:
-    """Stored bytes per stream, summed over the blocks, from the block headers (no decoding)."""
+def read_block_stream_sizes(f: BinaryIO, blocks: list[BlockInfo]) -> list[dict]:
+    """Stored bytes per stream of each block, from the block headers (no decoding)."""
     from .streams import STREAM_NAMES
 
-    totals = dict.fromkeys(STREAM_NAMES, 0)
+    per_block = []
     for number, block in enumerate(blocks, 1):
         f.seek(block.offset)
         head = f.read(_BLOCK.size + 4)
         if len(head) != _BLOCK.size + 4 or _crc(head[:-4]) != struct.unpack("<I", head[-4:])[0]:
             raise CorruptArchiveError(f"block {number} header is corrupt (checksum mismatch)")
-        sizes = _BLOCK.unpack(head[:-4])[5 : 5 + N_STREAMS]
-        for key, size in zip(STREAM_NAMES, sizes):
-            totals[key] += size
-    return totals
+        per_block.append(dict(zip(STREAM_NAMES, _BLOCK.unpack(head[:-4])[5 : 5 + N_STREAMS])))
+    return per_block
+
+
+def read_stream_sizes(f: BinaryIO, blocks: list[BlockInfo]) -> dict:
+    """Stored bytes per stream, summed over the blocks, from the block headers (no decoding)."""
+    from .streams import STREAM_NAMES
+
+    per_block = read_block_stream_sizes(f, blocks)
+    return {key: sum(sizes[key] for sizes in per_block) for key in STREAM_NAMES}
+
+
+def read_version(f: BinaryIO) -> tuple[int, int]:
+    """The format version (major, minor) of an archive whose header read_header accepted."""
+    f.seek(4)
+    return tuple(f.read(2))
+
+
+def read_statistics(f: BinaryIO, blocks: list[BlockInfo], size: int) -> tuple[int, bytes] | None:
+    """(version, payload) of the statistics section of a seekable archive, or None when it has none: it
+    fills exactly the space between the last block and the index."""
+    if blocks:
+        start = blocks[-1].offset + blocks[-1].stored
+    else:
+        f.seek(0)
+        start = read_header(f)[2]
+    end = size - FOOTER_SIZE - (1 + 8 + len(blocks) * _INDEX_ENTRY.size + 4)
+    if start == end:
+        return None
+    f.seek(start)
+    tag = f.read(1)
+    if tag != b"S" or end - start < SECTION_OVERHEAD:
+        raise CorruptArchiveError(f"archive is corrupt (unexpected byte at offset {start})")
+    version, payload = _read_section(f, tag)
+    if start + SECTION_OVERHEAD + len(payload) != end:
+        raise CorruptArchiveError("archive statistics section is corrupt (out of place)")
+    return version, payload

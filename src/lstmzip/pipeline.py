@@ -17,7 +17,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 import xxhash
 
-from . import __version__, container, learning, levels, streams, workers
+from . import __version__, container, costs, learning, levels, streams, workers
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import Block, format_block, read_blocks
 from .learning import Learned
@@ -32,6 +32,19 @@ class Stats:
     stream_bytes: dict = field(default_factory=lambda: dict.fromkeys(streams.STREAM_NAMES, 0))
     seconds: float = 0.0
     learning: dict = field(default_factory=dict)
+    archive_bytes: int = 0
+    statistics_bytes: int = 0  # the statistics section, framing included
+
+
+def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm) -> tuple[bytes, costs.Costs]:
+    """The bases stream and what its symbols cost (for the statistics section)."""
+    spent = costs.Costs.for_reads(lengths)
+    return streams.encode_bases(seq, lengths, params, lstm, spent), spent
+
+
+def _encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm, seq) -> tuple[bytes, costs.Costs]:
+    spent = costs.Costs.for_reads(lengths)
+    return streams.encode_qualities(qual, lengths, params, lstm, seq, spent), spent
 
 
 def _encode_block(pool, block: Block, params: dict, learned: Learned) -> list:
@@ -39,8 +52,8 @@ def _encode_block(pool, block: Block, params: dict, learned: Learned) -> list:
         pool.submit(streams.encode_layout, block),
         pool.submit(streams.encode_lengths, block.lengths),
         pool.submit(encode_names, block.names),
-        pool.submit(streams.encode_bases, block.seq, block.lengths, params, learned.bases),
-        pool.submit(streams.encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
+        pool.submit(_encode_bases, block.seq, block.lengths, params, learned.bases),
+        pool.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
     ]
 
 
@@ -82,10 +95,14 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     writer = container.ArchiveWriter(dst, header, learned.to_bytes())
     pending: deque = deque()
     depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written
+    spent = {"bases": costs.Costs(), "qualities": costs.Costs()}
 
     def finish_one() -> None:
         block, raw, parts = pending.popleft()
         coded = [part.get() for part in parts]
+        for key, index in (("bases", 3), ("qualities", 4)):
+            coded[index], block_costs = coded[index]
+            spent[key] = spent[key].merged(block_costs)
         writer.write_block(block.records, len(raw), len(block.seq), coded, xxhash.xxh64_intdigest(raw))
         stats.records += block.records
         stats.bases += len(block.seq)
@@ -103,7 +120,11 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
                 finish_one()
         while pending:
             finish_one()
-    writer.close()
+    # at most 1/1000 of the archive, which is at least what has been written so far
+    payload = costs.pack(spent["bases"], spent["qualities"], writer.offset // 1000 - container.SECTION_OVERHEAD)
+    writer.close((costs.VERSION, payload))
+    stats.statistics_bytes = len(payload) + container.SECTION_OVERHEAD
+    stats.archive_bytes = writer.offset
     stats.seconds = time.monotonic() - started
     return stats
 
@@ -116,6 +137,13 @@ def _decode_tasks(pool, parts: list[bytes], lengths: np.ndarray, params: dict, l
                                    learned.bases, learned.qualities, threads)]
     return [names, pool.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
             pool.submit(streams.decode_qualities, parts[4], lengths, params)]
+
+
+def _check_statistics(version: int, payload: bytes) -> None:
+    """The statistics feed no decoding, but a damaged section is refused like any other damage (one of a
+    later version, which this lstmzip cannot read, only has its checksum checked)."""
+    if version == costs.VERSION:
+        costs.unpack(payload)
 
 
 def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
@@ -155,7 +183,7 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
             progress(len(raw))
 
     with workers.for_threads(threads) as pool:
-        for number, (info, parts) in enumerate(container.read_blocks(src, params, header_size), 1):
+        for number, (info, parts) in enumerate(container.read_blocks(src, params, header_size, _check_statistics), 1):
             layout, plus_texts, final_newline = streams.decode_layout(parts[0], info.records, info.raw_size)
             lengths = streams.decode_lengths(parts[1], info.records, info.raw_size)
             if int(lengths.sum()) != info.bases:

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import coder, packing
 from .bases import BaseModel
+from .costs import Costs
 from .errors import CorruptArchiveError
 from .fastq import PLUS_OTHER, Block
 from .learning import BASE_CODE
@@ -115,8 +116,10 @@ class _Stopped(Exception):
     pass
 
 
-def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None) -> bytes:
-    """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model."""
+def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None,
+                 costs: Costs | None = None) -> bytes:
+    """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model.
+    costs: where to add what each coded base cost."""
     lower = (seq >= ord("a")) & (seq <= ord("z"))
     upper = np.where(lower, seq & 0xDF, seq)
     case_changes = np.flatnonzero(np.diff(lower.astype(np.int8), prepend=0, append=0))
@@ -126,7 +129,8 @@ def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: Quant
     columns = rows.to_columns(symbols)
     coded = columns < 4
     columns[~coded] = 0
-    words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded)
+    observe = costs.observer(rows) if costs is not None else None
+    words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded, observe)
     return packing.join_sections([
         np.array([len(case_changes), len(exceptions)], dtype="<u8").tobytes(),
         packing.pack_ints(np.diff(case_changes, prepend=0)),
@@ -173,8 +177,10 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
     return seq
 
 
-def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None) -> bytes:
-    """lstm: a learning.QualityLSTM, which also needs the block's bases (seq)."""
+def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None,
+                     costs: Costs | None = None) -> bytes:
+    """lstm: a learning.QualityLSTM, which also needs the block's bases (seq). costs: where to add what
+    each coded quality cost, by position and by the base it belongs to (seq)."""
     alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     words = b""
     if len(alphabet) > 1:  # one value (or none) needs no coding at all
@@ -182,8 +188,12 @@ def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=N
         index[alphabet] = np.arange(len(alphabet))
         rows = make_rows(lengths, params["row_width"])
         columns = rows.to_columns(index[qual])
-        model = _quality_model(params, rows, alphabet, lengths, _known_base_codes(seq, rows), lstm)
-        words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool))
+        if costs is not None and seq is None:
+            raise ValueError("the costs of qualities are counted by base: seq is needed")
+        base_codes = _known_base_codes(seq, rows) if seq is not None else None
+        model = _quality_model(params, rows, alphabet, lengths, base_codes, lstm)
+        observe = costs.observer(rows, BASE_CODE[seq]) if costs is not None else None
+        words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool), observe)
     return packing.join_sections([alphabet.tobytes(), words])
 
 

@@ -1,7 +1,9 @@
-"""Makes the golden archives of format 1.0. Run once, by hand, when a format version is introduced:
-the files it wrote are committed and must decode exactly in every later version (test_golden.py).
-Never re-run it for an existing version. Usage: python tests/golden/make_golden.py MODELS_ARCHIVE
-where MODELS_ARCHIVE is an archive whose learned models (trained on a whole corpus file) are reused."""
+"""Makes the golden archives of the format version this lstmzip writes (tests/golden/v1 was made by it for
+1.0, v2 for 2.0). Run once, by hand, when a format version is introduced: the files it wrote are
+committed and must decode exactly in every later version (test_golden.py). Never re-run it for a
+released version. Usage: python tests/golden/make_golden.py MODELS_ARCHIVE where MODELS_ARCHIVE is an
+archive whose learned models (trained on a whole corpus file) are reused, e.g.
+tests/golden/v1/hiseqx_200.level6_lstm.lz."""
 
 import gzip
 import io
@@ -12,7 +14,7 @@ from pathlib import Path
 from lstmzip import container, pipeline
 from lstmzip.learning import Learned
 
-HERE = Path(__file__).parent / "v1"
+HERE = Path(__file__).parent / f"v{container.VERSION[0]}"
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
 
@@ -53,12 +55,15 @@ def main() -> None:
     # damaged copies, each with the message it must be refused with
     good = (HERE / "hiseqx_200.level1.lz").read_bytes()
     _, _, header_size = container.read_header(io.BytesIO(good))
+    _, blocks, _ = container.read_index(io.BytesIO(good))
+    statistics = blocks[-1].offset + blocks[-1].stored  # where the statistics section starts
     damaged = {
         "truncated": good[:-10],
         "trailing_bytes": good + b"\n",
         "header_bit_flip": good[:12] + bytes([good[12] ^ 4]) + good[13:],
         "block_bit_flip": good[: header_size + 300] + bytes([good[header_size + 300] ^ 1]) + good[header_size + 301 :],
         "footer_bit_flip": good[:-20] + bytes([good[-20] ^ 0x80]) + good[-19:],
+        "statistics_bit_flip": good[: statistics + 7] + bytes([good[statistics + 7] ^ 2]) + good[statistics + 8 :],
     }
     (HERE / "damaged").mkdir(exist_ok=True)
     expected = {}
