@@ -170,8 +170,9 @@ class Pool:
     def _died(worker: _Worker):
         worker.process.join(1)
         code = worker.process.exitcode
-        how = f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
-        raise WorkerDied(f"a worker process ended unexpectedly ({how}; out of memory?)") from None
+        how = f"exit status {code}" if code is None or code >= 0 else f"killed by signal {-code}"
+        hint = "; out of memory?" if code == -signal.SIGKILL else ""  # what the kernel's OOM killer does
+        raise WorkerDied(f"a worker process ended unexpectedly ({how}{hint})") from None
 
     def close(self) -> None:
         """Stop the workers after their tasks (all results have been collected by now)."""
