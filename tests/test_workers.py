@@ -198,7 +198,7 @@ def test_stop_signals_at_random_moments(long_run, seed):
 def test_ctrl_c_during_training_stops_the_training_process(long_run, tmp_path):
     """The networks train in a spawned process (TensorFlow): a Ctrl-C or a kill must end it too."""
     reads = long_run / "reads.fq"
-    process = subprocess.Popen([*LSTMZIP, "compress", "-T2", "-o", tmp_path / "out.lz", reads], start_new_session=True,
+    process = subprocess.Popen([*LSTMZIP, "compress", "-2", "-T2", "-o", tmp_path / "out.lz", reads], start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while not _children(process.pid):  # the training process has been spawned

@@ -179,6 +179,8 @@ def _verbose_report(stats) -> None:
          f"header and models, statistics, index)")
     _say(f"  statistics {stats.statistics_bytes:>11,} B  {100 * stats.statistics_bytes / archive_bytes:.3f} % of the "
          f"archive (coding cost by position and base letter, for lstmzip report)")
+    if stats.untrained_because:
+        _say(f"  LSTM: none trained: {stats.untrained_because}")
     for kind, report in stats.learning.items():
         _say(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; on a check sample "
              f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol; "

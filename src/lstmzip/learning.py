@@ -245,7 +245,7 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
     alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     sample = qual[: min(len(qual), 1 << 20)].astype(np.float64)
     mean_x16, std_x16 = int(round(sample.mean() * 16)), max(16, int(round(sample.std() * 16)))
-    candidates = {"bases": lambda: base_training_set(seq, lengths, train, steps)}
+    candidates = {"bases": lambda: base_training_set(seq, lengths, train, steps)} if settings["bases"] else {}
     if len(alphabet) > 1:
         table = QualityLSTM(None, alphabet, mean_x16, std_x16).table()
         candidates["qualities"] = lambda: quality_training_set(seq, qual, lengths, train, steps, alphabet, table)

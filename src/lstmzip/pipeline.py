@@ -32,6 +32,7 @@ class Stats:
     stream_bytes: dict = field(default_factory=lambda: dict.fromkeys(streams.STREAM_NAMES, 0))
     seconds: float = 0.0
     learning: dict = field(default_factory=dict)
+    untrained_because: str | None = None  # why no network was trained, for -v
     archive_bytes: int = 0
     statistics_bytes: int = 0  # the statistics section, framing included
 
@@ -67,11 +68,16 @@ def _coded_size(block: Block, params: dict, kind: str, learned: Learned, reads: 
     return len(streams.encode_qualities(block.qual[index], lengths, params, learned.qualities, seq))
 
 
-def _learn(block: Block | None, params: dict) -> Learned:
+def _learn(block: Block | None, params: dict) -> tuple[Learned, str | None]:
+    """The networks for this input, or none and why not (for -v)."""
     training = params["training"]
-    if block is None or training is None or len(block.seq) < training["min_symbols"]:
-        return Learned()  # -1 never trains; small inputs cannot pay for the weights
-    return learning.fit(block.seq, block.qual, block.lengths, training, partial(_coded_size, block, params))
+    if training is None:
+        return Learned(), "this level trains no network"
+    if block is None or len(block.seq) < training["min_symbols"]:
+        return Learned(), (f"the first block has {0 if block is None else len(block.seq):,} bases; this level "
+                           f"trains from {training['min_symbols']:,} (below, training costs more than it saves)")
+    fitted = learning.fit(block.seq, block.qual, block.lengths, training, partial(_coded_size, block, params))
+    return fitted, None if fitted.report else "the sample was too small to train on"
 
 
 def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name: str | None = None,
@@ -84,7 +90,8 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     started = time.monotonic()
     blocks = read_blocks(src, params["block_records"], params["block_bytes"])
     first = next(blocks, None)
-    learned = learned if learned is not None else _learn(first, params)
+    if learned is None:
+        learned, stats.untrained_because = _learn(first, params)
     stats.learning = learned.report
     # per-epoch losses and what each network saved, for reports; not the training time, which would make
     # the archive depend on the machine's load
