@@ -51,12 +51,14 @@ def _chunks(live: int, alphabet: int):
 def _walk(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray):
     """The coding order, the same for both sides: per step and chunk, (step, span in the column-major
     array, first row, the chunk's coded rows)."""
+    every = np.arange(MAX_CHUNK, dtype=np.int32)  # the usual case, all rows coded, without a search
     for step in range(rows.steps):
         start = rows.col_start[step]
         predictor.begin_step(step, rows.live(step))
         for lo, hi in _chunks(rows.live(step), predictor.alphabet):
             span = slice(start + lo, start + hi)
-            yield step, span, lo, np.flatnonzero(coded[span]).astype(np.int32)
+            mask = coded[span]
+            yield step, span, lo, every[: hi - lo] if mask.all() else np.flatnonzero(mask).astype(np.int32)
 
 
 def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: np.ndarray,
