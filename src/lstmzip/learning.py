@@ -181,8 +181,10 @@ class QualityLSTMRun:
     def mix(self, step: int, rows: np.ndarray, freq: np.ndarray) -> np.ndarray:
         n, k = freq.shape
         self.log_a, self.log_b = np.empty((n, k), dtype=np.int64), np.empty((n, k), dtype=np.int64)
-        self.out, self.chunk_sets = np.empty((n, k), dtype=np.int64), self.sets[rows]
-        mixing.mix(freq, self.freq[rows], self.weights, self.chunk_sets, self.log_a, self.log_b, self.out)
+        # every quality is coded, so a chunk's rows are a range: views, not copies
+        chunk = slice(rows[0], rows[-1] + 1) if n and rows[-1] - rows[0] == n - 1 else rows
+        self.out, self.chunk_sets = np.empty((n, k), dtype=np.int64), self.sets[chunk]
+        mixing.mix(freq, self.freq[chunk], self.weights, self.chunk_sets, self.log_a, self.log_b, self.out)
         return self.out
 
     def learn(self, symbols: np.ndarray, coded: np.ndarray) -> None:
