@@ -60,13 +60,13 @@ def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list]]:
     return payload, models, blocks
 
 
-def seal(payload: bytes, models: bytes, blocks: list[list]) -> bytes:
+def seal(payload: bytes, models: bytes, blocks: list[list], version: tuple = container.VERSION) -> bytes:
     """An archive whose every checksum, index entry and footer field is valid again."""
     out = io.BytesIO()
     writer = container.ArchiveWriter(out, {})  # for its blocks, index and footer; its header is replaced
     out.seek(0)
     out.truncate()
-    head = container._HEAD.pack(container.MAGIC, *container.VERSION, 0, len(payload)) + payload
+    head = container._HEAD.pack(container.MAGIC, *version, 0, len(payload)) + payload
     head += struct.pack("<I", len(models)) + models
     writer.offset = 0
     writer._write(head + struct.pack("<I", container._crc(head)))

@@ -60,8 +60,8 @@ def test_foreign_files_are_named(small):
 def test_header_checksum_and_version(small):
     _, archive = small
     bad = bytearray(archive)
-    bad[4] = 2  # major version
-    assert refused(bytes(bad)) == "archive format version 2.0 is not supported by this lstmzip"
+    bad[4] = 3  # major version
+    assert refused(bytes(bad)) == "archive format version 3.0 is not supported by this lstmzip"
     bad = bytearray(archive)
     bad[15] ^= 1
     assert refused(bytes(bad)) == "archive header is corrupt (checksum mismatch)"
@@ -96,11 +96,11 @@ def test_list_reads_the_index(small, tmp_path):
     path = tmp_path / "a.lz"
     path.write_bytes(archive)
     with open(path, "rb") as f:
-        header, blocks, size = container.read_index(f)
-    assert size == len(archive)
-    assert sum(b.records for b in blocks) == 40
-    assert sum(b.raw_size for b in blocks) == len(data)
-    assert header["level"] == levels.DEFAULT_LEVEL
+        (member,) = container.read_members(f)
+    assert (member.offset, member.size) == (0, len(archive))
+    assert sum(b.records for b in member.blocks) == 40
+    assert sum(b.raw_size for b in member.blocks) == len(data)
+    assert member.header["level"] == levels.DEFAULT_LEVEL
 
 
 def test_every_level_has_valid_parameters():
