@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmzip import container, levels, pipeline
+from lstmzip import container, levels, pairs, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -32,10 +32,23 @@ def fastq(records: list[bytes], newline: bytes = b"\n", final: bool = True) -> b
     return text + newline if final and records else text
 
 
-def compress_bytes(data: bytes, level: int = 6, threads: int = 1) -> bytes:
+def compress_bytes(data: bytes, level: int = 6, threads: int = 1, block_bytes: int | None = None) -> bytes:
     out = io.BytesIO()
-    pipeline.compress_stream(io.BytesIO(data), out, level, threads)
+    pipeline.compress_stream(io.BytesIO(data), out, level, threads, block_bytes=block_bytes)
     return out.getvalue()
+
+
+def compress_pair_bytes(first: bytes, second: bytes, level: int = 1, block_bytes: int | None = None,
+                        names: tuple = ("r_1.fq", "r_2.fq")) -> bytes:
+    out = io.BytesIO()
+    mates = tuple({"name": name, "mtime": 1_700_000_000} for name in names)
+    pairs.compress_pair(io.BytesIO(first), io.BytesIO(second), out, level, 1, mates, block_bytes=block_bytes)
+    return out.getvalue()
+
+
+def interleave(first: list[bytes], second: list[bytes]) -> bytes:
+    """Records (4 lines joined by LF, no final LF) of two mates as the interleaved FASTQ."""
+    return fastq([record for pair in zip(first, second) for record in pair])
 
 
 def decompress_bytes(archive: bytes, threads: int = 1) -> bytes:

@@ -66,7 +66,7 @@ def _run_each(names: tuple[str, ...], action: Callable[[str], None]) -> None:
             _say(f"{label}: {error}")
             sys.exit(2)
         except LstmzipError as error:
-            _say(f"{error.file or label}: {error}")
+            _say(f"{error.file or label}: {error.message}")
             failed = True
         except OSError as error:
             if isinstance(error, BrokenPipeError):

@@ -8,6 +8,14 @@ class LstmzipError(Exception):
 
     file: str | None = None  # the file it is about, where that is not the one the command was given (a pair)
 
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}" if self.file else self.message
+
+    @property
+    def message(self) -> str:
+        """The message without the file's name."""
+        return super().__str__()
+
 
 class FastqError(LstmzipError):
     """The input is not FASTQ. The message names the line: 'line 4123: ...'."""

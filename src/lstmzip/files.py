@@ -63,7 +63,8 @@ def check_size_unchanged(source: BinaryIO, size: int | None) -> None:
 def output_files(paths: list[Path], force: bool, like: Path | None = None,
                  mtimes: list[int | None] | None = None) -> Iterator[list[BinaryIO]]:
     """Temporary files beside `paths`, all renamed to them once all are complete, and removed on any
-    failure (with any already renamed). like: copy its mode and times; mtimes: then set these."""
+    failure (with any already renamed). like: copy its mode and times (else the mode open() would give);
+    mtimes: then set these."""
     for path in paths:
         if path.exists() and not force:
             raise LstmzipError(f"{path} already exists; use -f to overwrite")
@@ -80,6 +81,8 @@ def output_files(paths: list[Path], force: bool, like: Path | None = None,
                 st = like.stat()
                 os.chmod(tmp, st.st_mode & 0o7777)
                 os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+            else:  # mkstemp's files are private
+                os.chmod(tmp, 0o666 & ~_umask())
             if mtime is not None:
                 os.utime(tmp, (mtime, mtime))
         for (tmp, _), path in zip(temporary, paths):
@@ -95,6 +98,12 @@ def output_files(paths: list[Path], force: bool, like: Path | None = None,
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
 
 
 def compressed_name(path: Path) -> tuple[Path, str]:
