@@ -164,7 +164,7 @@ def _read_block(f: BinaryIO, params: dict, offset: int, number: int, paired: boo
     fields = _BLOCK.unpack(head)
     records, raw_size, bases, n_streams = fields[1:5]
     sizes, crcs, digest = fields[5 : 5 + N_STREAMS], fields[5 + N_STREAMS : 5 + 2 * N_STREAMS], fields[-1]
-    if n_streams != N_STREAMS or records > max_records or raw_size > max_raw or 2 * bases > raw_size:
+    if n_streams != N_STREAMS or not 0 < records <= max_records or raw_size > max_raw or 2 * bases > raw_size:
         raise CorruptArchiveError(f"block {number} header is corrupt (impossible sizes)")
     if paired and records % 2:
         raise CorruptArchiveError(f"block {number} header is corrupt (an odd number of records in a paired archive)")
@@ -273,6 +273,8 @@ def read_members(f: BinaryIO) -> list[Member]:
                 struct.unpack_from("<Q", index, 1)[0] != count:
             raise CorruptArchiveError("archive index is corrupt (checksum mismatch)")
         blocks = [BlockInfo(*_INDEX_ENTRY.unpack_from(index, 9 + i * _INDEX_ENTRY.size)) for i in range(count)]
+        if not all(block.records for block in blocks):  # a block holds records: ranges skip none unread
+            raise CorruptArchiveError("archive index is corrupt (an empty block)")
         if footer[2:4] != (sum(b.records for b in blocks), sum(b.raw_size for b in blocks)):
             raise CorruptArchiveError("archive footer does not match its index")
         f.seek(start)

@@ -132,6 +132,12 @@ def _learn(block: Block | None, params: dict) -> Learned:
     return learning.fit(block.seq, block.qual, block.lengths, training, partial(_coded_size, block, params))
 
 
+def _digest(raw: bytes, block: Block) -> int:
+    """The block's content hash: xxh64 of its bytes, seeded 1 where mate 1's file ends here without a
+    newline (which the bytes do not show), so that the hash covers all a block decodes to."""
+    return xxhash.xxh64_intdigest(raw, seed=0 if block.mate1_newline else 1)
+
+
 def compression_params(level: int, block_bytes: int | None = None) -> dict:
     """The level's parameters; block_bytes, if given, replaces the level's block size."""
     params = levels.params_for_level(level)
@@ -175,7 +181,7 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     def finish_one() -> None:
         block, raw, parts, mate1 = pending.popleft()
         coded = [part.get() for part in parts]
-        writer.write_block(block.records, len(raw), len(block.seq), coded, xxhash.xxh64_intdigest(raw))
+        writer.write_block(block.records, len(raw), len(block.seq), coded, _digest(raw, block))
         stats.records += block.records
         stats.bases += len(block.seq)
         stats.raw_bytes += len(raw)
@@ -326,7 +332,7 @@ def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]
             raise member.error(CorruptArchiveError(f"block {number} is corrupt ({type(error).__name__})")) from None
         block = Block(names, seq, qual, lengths, layout, plus_texts, bool(final & 1), not final & 2)
         raw = format_block(block)
-        if len(raw) != info.raw_size or xxhash.xxh64_intdigest(raw) != info.digest:
+        if len(raw) != info.raw_size or _digest(raw, block) != info.digest:
             raise member.error(CorruptArchiveError(f"block {number} decodes to wrong data (content hash mismatch)"))
         stats.records += info.records
         stats.bases += info.bases
