@@ -137,6 +137,8 @@ def crafted_archives(draw):
         else:
             which = draw(st.integers(0, 3))
             largest = 2**32 - 1 if which == 0 else 2**64 - 1  # records is a 32-bit field
+            if which in (1, 2):  # raw size and bases are summed in the footer's 64-bit fields
+                largest -= sum(other[which] for other in blocks if other is not block)
             block[which] = draw(st.one_of(st.integers(0, largest), st.integers(-3, 3).map(
                 lambda delta: min(largest, max(0, block[which] + delta)))))
     members[which_member] = seal(payload, models, blocks, tuple(member[4:6]))

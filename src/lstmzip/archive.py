@@ -52,8 +52,9 @@ def read(src: BinaryIO, threads: int = 0, mate: int | None = None, progress: Cal
          stats: pipeline.Stats | None = None) -> Iterator[bytes]:
     """The bytes of every member in order, as stored (interleaved in paired members) or one mate's."""
     members: list[pipeline.Member] = []
-    for decoded in pipeline.decode_members(src, threads, progress, stats, members):
-        yield block_bytes(decoded, mate)
+    with contextlib.closing(pipeline.decode_members(src, threads, progress, stats, members)) as decoded_blocks:
+        for decoded in decoded_blocks:  # closed (its workers stopped) when a reader stops early
+            yield block_bytes(decoded, mate)
     if mate is not None:  # a member without blocks has not been looked at
         for member in members:
             if not member.paired:
@@ -64,8 +65,9 @@ def read_mates(src: BinaryIO, threads: int = 0, progress: Callable[[int], None] 
                stats: pipeline.Stats | None = None) -> Iterator[tuple[bytes, bytes]]:
     """Mate 1's and mate 2's bytes of each block in turn, of an archive whose members are all paired."""
     members: list[pipeline.Member] = []
-    for decoded in pipeline.decode_members(src, threads, progress, stats, members):
-        yield block_bytes(decoded, 1), block_bytes(decoded, 2)
+    with contextlib.closing(pipeline.decode_members(src, threads, progress, stats, members)) as decoded_blocks:
+        for decoded in decoded_blocks:
+            yield block_bytes(decoded, 1), block_bytes(decoded, 2)
     for member in members:
         if not member.paired:
             raise _not_paired(member)

@@ -309,9 +309,7 @@ def _restore_pair(source: BinaryIO, path: Path | None, outputs: tuple[str, ...],
         raise UsageError("the archive is paired: give -o twice (mate 1's file, then mate 2's), or --mate")
     if outputs:
         targets = [Path(output) for output in outputs]
-    elif path is None:
-        raise UsageError("a paired archive from standard input: give -o twice, or -c")
-    else:
+    else:  # from a file (from standard input, without -o, it goes to standard output)
         names = [mate.get("name") for mate in pair]
         if not all(map(_stored_name_ok, names)):
             raise LstmzipError("the archive does not store the names of its two files; use -o twice or -c")
