@@ -179,7 +179,11 @@ def test_blocks_hold_whole_pairs_and_mate_1_keeps_its_missing_newline():
     for mate, expected in ((1, first), (2, second)):
         assert b"".join(archive.read(io.BytesIO(packed), 1, mate)) == expected
     assert b"".join(a for a, _ in archive.read_mates(io.BytesIO(packed), 1)) == first
-    assert compress_pair_bytes(first, second, block_bytes=9_000) == packed
+    out = io.BytesIO()  # the same archive with two worker processes
+    mates = ({"name": "r_1.fq", "mtime": 1_700_000_000}, {"name": "r_2.fq", "mtime": 1_700_000_000})
+    pairs.compress_pair(io.BytesIO(first), io.BytesIO(second), out, 1, 2, mates, block_bytes=9_000)
+    assert out.getvalue() == packed
+    assert b"".join(archive.read(io.BytesIO(packed), 2, 1)) == first
 
 
 def test_paired_archive_is_smaller_than_two_archives():
@@ -240,3 +244,17 @@ def test_api_reads_and_writes_pairs(tmp_path):
             one.write(plain[0])
             two.write(plain[1][: plain[1].rindex(b"@EAS")])
     assert not unequal.exists()
+
+
+def test_a_record_too_long_in_either_mate_is_refused(monkeypatch):
+    from lstmzip import fastq as fastq_module
+
+    monkeypatch.setattr(pairs, "MAX_RECORD_BYTES", 1000)
+    monkeypatch.setattr(fastq_module, "MAX_RECORD_BYTES", 1000)
+    ones = corpus_records("ga2_ecoli", 3)
+    endless = fastq(corpus_records("ga2_ecoli_2", 2)) + b"@long\n" + b"A" * 5000  # no line end
+    mates = ({"name": "a_1.fq", "mtime": None}, {"name": "a_2.fq", "mtime": None})
+    with pytest.raises(lstmzip.FastqError) as caught:
+        pairs.compress_pair(io.BytesIO(fastq(ones)), io.BytesIO(endless), io.BytesIO(), 1, 1, mates)
+    assert (caught.value.file, caught.value.line) == ("a_2.fq", 9)
+    assert str(caught.value) == "a_2.fq: line 9: record is longer than 1000 bytes, the most lstmzip can store"

@@ -264,18 +264,20 @@ def test(names, quiet, threads):
     _decompress_files(names, False, (), False, False, quiet, False, threads, verify_only=True)
 
 
-def _list_rows(d: dict) -> list[tuple[dict, str]]:
-    """Rows of the text table: one per member (and a total) or one for the file."""
+def _list_rows(d: dict) -> list[tuple[int, dict, str]]:
+    """Rows of the text table, one per member (and a total) or one for the file: records as ranges count
+    them (pairs in a paired member), the row, its name."""
     def label(member: dict) -> str:
         if member["mates"] is not None:
             return f"paired: {member['mates'][0]} + {member['mates'][1]}"
         return member["name"] or "no stored name"
 
+    counted = [m["pairs"] if m["pairs"] is not None else m["records"] for m in d["members"]]
     if len(d["members"]) == 1:
-        return [(d, f"{d['file']} ({label(d['members'][0])})")]
-    rows = [(m | {"ratio": m["raw_bytes"] / m["archive_bytes"]}, f"{d['file']} member {i} ({label(m)})")
-            for i, m in enumerate(d["members"], 1)]
-    return rows + [(d | {"level": "-"}, f"{d['file']} (all {len(d['members'])} members)")]
+        return [(counted[0], d, f"{d['file']} ({label(d['members'][0])})")]
+    rows = [(count, m | {"ratio": m["raw_bytes"] / m["archive_bytes"]}, f"{d['file']} member {i} ({label(m)})")
+            for i, (count, m) in enumerate(zip(counted, d["members"]), 1)]
+    return rows + [(sum(counted), d | {"level": "-"}, f"{d['file']} (all {len(d['members'])} members)")]
 
 
 @main.command(name="list")
@@ -299,8 +301,7 @@ def list_(names, as_json, with_blocks):
         elif described:
             click.echo(f"{'records':>10} {'bases':>13} {'raw':>14} {'archive':>12} {'ratio':>7} {'blocks':>6} {'level':>5}  name")
             for d in described:
-                for row, name in _list_rows(d):
-                    records = row["pairs"] if row["pairs"] is not None else row["records"]
+                for records, row, name in _list_rows(d):
                     click.echo(f"{records:>10,} {row['bases']:>13,} {row['raw_bytes']:>14,} {row['archive_bytes']:>12,} "
                                f"{row['ratio'] or 0:>7.2f} {row['blocks']:>6} {str(row['level']):>5}  {name}")
             for d in described:

@@ -138,7 +138,7 @@ def read_blocks(stream: BinaryIO, max_records: int, max_bytes: int, group: int =
         pending = b"" if eof else lines.pop()
         tail = len(lines) - len(lines) % 4  # the record still incomplete, checked before it grows further
         if sum(map(len, lines[tail:])) + len(lines) - tail + len(pending) > MAX_RECORD_BYTES:
-            raise _too_long(first_line + tail)
+            raise record_too_long(first_line + tail)
         if eof:
             final_newline = lines[-1] == b""
             if final_newline:
@@ -149,7 +149,7 @@ def read_blocks(stream: BinaryIO, max_records: int, max_bytes: int, group: int =
             record_sizes = line_sizes.reshape(-1, 4).sum(axis=1) + 4
             too_long = np.flatnonzero(record_sizes > MAX_RECORD_BYTES)
             if too_long.size:
-                raise _too_long(first_line + 4 * int(too_long[0]))
+                raise record_too_long(first_line + 4 * int(too_long[0]))
             reached = np.flatnonzero(np.cumsum(record_sizes) >= max_bytes)
             take = min(max_records, int(reached[0]) + 1 if reached.size else complete + 1)
             take += -take % group
@@ -165,7 +165,7 @@ def read_blocks(stream: BinaryIO, max_records: int, max_bytes: int, group: int =
         refuse_incomplete_record(lines, first_line)
 
 
-def _too_long(line: int) -> FastqError:
+def record_too_long(line: int) -> FastqError:
     return FastqError(line, f"record is longer than {MAX_RECORD_BYTES} bytes, the most lstmzip can store")
 
 

@@ -15,8 +15,10 @@ import numpy as np
 
 from . import pipeline
 from .errors import FastqError, LstmzipError
-from .fastq import MAX_RECORD_BYTES, READ_CHUNK, Block, open_input, read_blocks, refuse_incomplete_record
+from .fastq import (MAX_RECORD_BYTES, READ_CHUNK, Block, open_input, read_blocks, record_too_long,
+                    refuse_incomplete_record)
 from .learning import Learned
+
 
 class _Records:
     """One input, cut into whole records (four lines each, with their line ends)."""
@@ -42,8 +44,7 @@ class _Records:
             self.records = [data[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
             self.rest = data[ends[-1]:] if len(ends) else data
             if len(self.rest) > MAX_RECORD_BYTES:
-                raise self._error(FastqError(self._next_line(), f"record is longer than {MAX_RECORD_BYTES} bytes, "
-                                                                "the most lstmzip can store"))
+                raise self._error(record_too_long(self._next_line()))
 
     def _next_line(self) -> int:
         return 4 * (self.taken + len(self.records)) + 1
