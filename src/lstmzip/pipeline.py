@@ -262,7 +262,6 @@ class Decoded:
     """One decoded block: its columns and its exact bytes."""
 
     member: Member
-    number: int  # from 1, in its member
     block: Block
     raw: bytes
 
@@ -341,7 +340,7 @@ def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]
         stats.seconds = time.monotonic() - started
         if progress:
             progress(len(raw))
-        return Decoded(member, number, block, raw)
+        return Decoded(member, block, raw)
 
     with Workers(threads) as workers:
         for member, number, info, parts in stored:
