@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Scale: a long FASTQ stream through `lstmzip compress -c | lstmzip decompress -c`.
+"""Scale: a long FASTQ stream through `lstmzip compress -c`, then the archive through `decompress -c`.
 
     python3 bench/scale.py --sizes 70e6 2e9 [--file nextseq_dropseq] [--level N] [--threads 2]
 
 For each size, one corpus file (decompressed) is written again and again into the compressor's stdin
-until the stream holds that many bytes (whole copies; the last one cut at a record boundary). The
-decompressor's output is hashed and must equal the stream's hash. Reports bytes, archive bytes, wall
-time, MB/s and the peak tree RSS of each side (bench.py's TreeRSS: the process and its workers, polled
-every 50 ms), and appends a Markdown table to --out (not run in CI; see bench/README.md).
+until the stream holds that many bytes (whole copies; the last one cut at a record boundary); the
+archive goes to a file. Then `lstmzip decompress -c` of that file writes into a sink that hashes it,
+and the hash must equal the stream's. Each side runs on its own and is timed, with its peak summed
+PSS (the process and all its workers, see benchlib/measure.py). Prints a Markdown table and appends it
+to --out (not run in CI; see bench/README.md).
 """
 from __future__ import annotations
 
@@ -16,36 +17,20 @@ import datetime
 import gzip
 import hashlib
 import shlex
-import subprocess
 import sys
-import threading
-import time
+import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import DEFAULT_CORPUS, TreeRSS, log, machine_info  # noqa: E402
+from benchlib.machine import busy_processes, load_average, machine_info
+from benchlib.measure import run_measured
+from benchlib.runner import log
 
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 PIECE = 1 << 20
+TARGETS = {"compress MB/s": 6, "decompress MB/s": 10, "peak PSS MiB": 1024}  # issue 9, default level
 
 
-def feed(pipe, data: bytes, size: int, digest) -> None:
-    """Write `data` repeatedly into pipe up to `size` bytes, the last copy cut after a whole record."""
-    left = size
-    try:
-        while left > 0:
-            part = data if len(data) <= left else data[: _record_end(data, left)]
-            if not part:
-                break
-            for start in range(0, len(part), PIECE):
-                chunk = part[start : start + PIECE]
-                digest.update(chunk)
-                pipe.write(chunk)
-            left -= len(part)
-    finally:
-        pipe.close()
-
-
-def _record_end(data: bytes, limit: int) -> int:
+def record_end(data: bytes, limit: int) -> int:
     """Offset just after the last whole 4-line record that ends within data[:limit]."""
     offset = lines = last = 0
     while (newline := data.find(b"\n", offset, limit)) >= 0:
@@ -55,46 +40,83 @@ def _record_end(data: bytes, limit: int) -> int:
     return last
 
 
-def drain(pipe, digest, counter: list) -> None:
-    while chunk := pipe.read(PIECE):
-        digest.update(chunk)
-        counter[0] += len(chunk)
+def stream_pieces(data: bytes, size: int):
+    """`data` again and again up to `size` bytes, the last copy cut after a whole record."""
+    left = size
+    while left > 0:
+        part = data if len(data) <= left else data[: record_end(data, left)]
+        if not part:
+            return
+        for start in range(0, len(part), PIECE):
+            yield part[start: start + PIECE]
+        left -= len(part)
 
 
-def count_bytes(pipe_in, pipe_out, counter: list) -> None:
-    """Between the two lstmzip processes: pass the archive on and count it."""
-    try:
-        while chunk := pipe_in.read(PIECE):
+def feeder(data: bytes, size: int, digest, counter: list):
+    def feed(pipe) -> None:
+        try:
+            for chunk in stream_pieces(data, size):
+                digest.update(chunk)
+                counter[0] += len(chunk)
+                pipe.write(chunk)
+        except BrokenPipeError:
+            pass  # the compressor died: its exit status says why
+        finally:
+            try:
+                pipe.close()
+            except BrokenPipeError:
+                pass
+    return feed
+
+
+def sink(digest, counter: list):
+    def drain(pipe) -> None:
+        while chunk := pipe.read(PIECE):
+            digest.update(chunk)
             counter[0] += len(chunk)
-            pipe_out.write(chunk)
-    finally:
-        pipe_out.close()
+        pipe.close()
+    return drain
 
 
-def run_one(lstmzip: list[str], data: bytes, size: int, level: int | None, threads: int) -> dict:
+def run_one(lstmzip: list[str], data: bytes, size: int, level: int | None, threads: int, work: Path) -> dict:
     level_flag = [f"-{level}"] if level else []
-    # Each side runs under `sh -c '...; exit'` so that TreeRSS (which counts descendants) sees lstmzip.
-    sh = lambda argv: ["sh", "-c", shlex.join(argv) + "; exit $?"]  # noqa: E731
-    comp = subprocess.Popen(sh([*lstmzip, "compress", "-c", f"-T{threads}", *level_flag]),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    decomp = subprocess.Popen(sh([*lstmzip, "decompress", "-c", f"-T{threads}"]),
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    sent, received, archive = hashlib.sha256(), hashlib.sha256(), [0]
-    out_bytes = [0]
-    started = time.perf_counter()
-    threads_ = [threading.Thread(target=feed, args=(comp.stdin, data, size, sent)),
-                threading.Thread(target=count_bytes, args=(comp.stdout, decomp.stdin, archive)),
-                threading.Thread(target=drain, args=(decomp.stdout, received, out_bytes))]
-    with TreeRSS(comp.pid) as comp_rss, TreeRSS(decomp.pid) as decomp_rss:
-        for t in threads_:
-            t.start()
-        for t in threads_:
-            t.join()
-        rcs = comp.wait(), decomp.wait()
-    wall = time.perf_counter() - started
-    return {"bytes": out_bytes[0], "archive": archive[0], "wall": wall, "ok": rcs == (0, 0)
-            and sent.digest() == received.digest(), "comp_mib": comp_rss.peak_kib / 1024,
-            "decomp_mib": decomp_rss.peak_kib / 1024}
+    archive = work / "stream.lz"
+    sent, received, n_sent, n_received = hashlib.sha256(), hashlib.sha256(), [0], [0]
+    log("  compress")
+    comp = run_measured([*lstmzip, "compress", "-c", f"-T{threads}", *level_flag], stdout=archive,
+                        feed=feeder(data, size, sent, n_sent))
+    archive_bytes = archive.stat().st_size
+    log("  decompress")
+    decomp = run_measured([*lstmzip, "decompress", "-c", f"-T{threads}", str(archive)],
+                          drain=sink(received, n_received))
+    archive.unlink()
+    return {"bytes": n_sent[0], "archive": archive_bytes, "comp": comp, "decomp": decomp,
+            "ok": comp.ok and decomp.ok and n_sent == n_received and sent.digest() == received.digest(),
+            "errors": [f"{side} exited {r.rc}: {r.err_tail()}" for side, r in
+                       (("compress", comp), ("decompress", decomp)) if not r.ok]}
+
+
+def targets(r: dict, level: int | None) -> str:
+    """Issue 9's targets for the default level, met or which are not."""
+    if level is not None:
+        return "(set for the default level)"
+    if not r["ok"]:
+        return "not measured (failed)"
+    missed = []
+    for side in ("comp", "decomp"):
+        run, name = r[side], "compress" if side == "comp" else "decompress"
+        speed = r["bytes"] / run.wall / 1e6
+        if speed < TARGETS[f"{name} MB/s"]:
+            missed.append(f"{name} {speed:.2f} < {TARGETS[f'{name} MB/s']} MB/s")
+        if run.pss_kib is not None and run.pss_kib / 1024 > TARGETS["peak PSS MiB"]:
+            missed.append(f"{name} PSS {run.pss_kib / 1024:,.0f} > 1024 MiB")
+    return "met" if not missed else "not met: " + "; ".join(missed)
+
+
+def fmt_side(run, size: int) -> list[str]:
+    return [f"{run.wall:.1f}", f"{size / run.wall / 1e6:.2f}" if run.ok else "",
+            f"{run.pss_kib / 1024:,.0f}" if run.pss_kib else "",
+            f"{run.other_cores:.2f}" if run.other_cores is not None else ""]
 
 
 def main() -> int:
@@ -105,30 +127,44 @@ def main() -> int:
     parser.add_argument("--lstmzip", default="lstmzip")
     parser.add_argument("--level", type=int)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workdir", type=Path, help="where the archive is written (default: a temp dir)")
     parser.add_argument("--out", type=Path, help="append the Markdown table to this file")
     args = parser.parse_args()
     data = gzip.decompress((args.corpus / f"{args.file}.fq.gz").read_bytes())
+    load_start, busy_start = load_average(), busy_processes()
     rows = []
-    for size in map(int, args.sizes):
-        log(f"{size:,} bytes ...")
-        r = run_one(shlex.split(args.lstmzip), data, size, args.level, args.threads)
-        log(f"  {r}")
-        rows.append((size, r))
+    with tempfile.TemporaryDirectory(prefix="lstmzip-scale-", dir=args.workdir) as work:
+        for size in map(int, args.sizes):
+            log(f"{size:,} bytes ...")
+            r = run_one(shlex.split(args.lstmzip), data, size, args.level, args.threads, Path(work))
+            log(f"  compress {r['comp'].wall:.1f} s, decompress {r['decomp'].wall:.1f} s, "
+                f"{'identical' if r['ok'] else 'FAILED ' + '; '.join(r['errors'])}")
+            rows.append(r)
     command = "python3 bench/scale.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    lines = [f"Measured {datetime.date.today()} with `{command}` (stream: {args.file} repeated; "
-             f"level {args.level or 'default'}, -T{args.threads} on both sides, which run at the same time).",
-             "", *(f"- {k}: {v}" for k, v in machine_info()), "",
-             "| stream bytes | archive bytes | wall s | MB/s | compress peak tree RSS MiB "
-             "| decompress peak tree RSS MiB | identical |", "|---:|---:|---:|---:|---:|---:|---|"]
-    for size, r in rows:
-        lines.append(f"| {r['bytes']:,} | {r['archive']:,} | {r['wall']:.0f} | {r['bytes'] / r['wall'] / 1e6:.2f} "
-                     f"| {r['comp_mib']:.0f} | {r['decomp_mib']:.0f} | {'yes' if r['ok'] else 'NO'} |")
+    lines = [f"Measured {datetime.date.today()} with `{command}` (stream: {args.file} repeated; level "
+             f"{args.level or 'default'}, -T{args.threads}; compress to a file, then decompress that file, "
+             "each on its own).", "", *(f"- {k}: {v}" for k, v in machine_info()),
+             f"- load average at start: {load_start}; at end: {load_average()}",
+             f"- other busy processes (≥ 5 % of a core over 2 s) at start: {busy_start}; at end: "
+             f"{busy_processes()}", "",
+             "| stream bytes | archive bytes | compress s | compress MB/s | compress peak PSS MiB "
+             "| other load, cores | decompress s | decompress MB/s | decompress peak PSS MiB "
+             "| other load, cores | identical | issue 9 targets |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in rows:
+        cells = [f"{r['bytes']:,}", f"{r['archive']:,}", *fmt_side(r["comp"], r["bytes"]),
+                 *fmt_side(r["decomp"], r["bytes"]), "yes" if r["ok"] else "NO", targets(r, args.level)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Targets (issue 9, default level): compress ≥ 6 MB/s, decompress ≥ 10 MB/s, peak PSS "
+              "≤ 1 GiB on each side. MB/s = 10^6 stream bytes per second of the side's wall time; other "
+              "load = CPU the rest of the machine used meanwhile (see bench/README.md)."]
+    lines += [f"- {e}" for r in rows for e in r["errors"]]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
         with open(args.out, "a") as f:
             f.write("\n" + text)
-    return 0 if all(r["ok"] for _, r in rows) else 1
+    return 0 if all(r["ok"] for r in rows) else 1
 
 
 if __name__ == "__main__":

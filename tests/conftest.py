@@ -1,5 +1,6 @@
 import gzip
 import io
+import os
 import struct
 from pathlib import Path
 
@@ -63,30 +64,50 @@ def roundtrip(data: bytes, level: int = 6) -> bytes:
 
 # Crafting hostile archives: take a valid one apart, change any part, make every checksum valid again.
 
-def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list]]:
-    """Header JSON, models and each block's [records, raw size, bases, digest, streams]."""
+def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list], tuple | None, int]:
+    """Header JSON, models, each block's [records, raw size, bases, digest, streams], the statistics
+    section's (version, payload) (None without one) and the major format version of one member: seal's
+    arguments."""
     f = io.BytesIO(archive)
     header, models, header_size = container.read_header(f)
+    found = []
     blocks = [[info.records, info.raw_size, info.bases, info.digest, streams]
-              for info, streams in container.read_blocks(f, levels.check_params(header["params"]), header_size)]
+              for info, streams in container.read_blocks(f, levels.check_params(header["params"]), header_size,
+                                                         statistics=lambda *section: found.append(section))]
     payload = archive[container._HEAD.size : container._HEAD.size + struct.unpack_from("<I", archive, 8)[0]]
-    return payload, models, blocks
+    return payload, models, blocks, (found[0] if found else None), archive[4]
 
 
-def seal(payload: bytes, models: bytes, blocks: list[list], version: tuple = container.VERSION) -> bytes:
+def seal(payload: bytes, models: bytes, blocks: list[list], statistics: tuple | None = None,
+         major: int = container.VERSION[0]) -> bytes:
     """An archive whose every checksum, index entry and footer field is valid again."""
     out = io.BytesIO()
     writer = container.ArchiveWriter(out, {})  # for its blocks, index and footer; its header is replaced
     out.seek(0)
     out.truncate()
-    head = container._HEAD.pack(container.MAGIC, *version, 0, len(payload)) + payload
+    head = container._HEAD.pack(container.MAGIC, major, 0, 0, len(payload)) + payload
     head += struct.pack("<I", len(models)) + models
     writer.offset = 0
     writer._write(head + struct.pack("<I", container._crc(head)))
     for records, raw_size, bases, digest, streams in blocks:
         writer.write_block(records, raw_size, bases, streams, digest)
-    writer.close()
+    writer.close(statistics)
     return out.getvalue()
+
+
+def group_processes(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc: what a killed lstmzip left behind."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[2]) == pgid and fields[0] not in "ZX":
+                found.append(int(entry))
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -186,7 +186,7 @@ def _largest_claim(records: int) -> bytes:
     from lstmzip.names import encode_names
 
     data = b"@r\nACGT\n+\nIIII\n"
-    payload, models, blocks = split_archive(compress_bytes(data, level=1))
+    payload, models, blocks, _, _ = split_archive(compress_bytes(data, level=1))
     header = json.loads(payload)
     header["params"]["block_bytes"] = levels.MAX_BLOCK_BYTES
     payload = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()

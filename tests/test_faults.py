@@ -133,7 +133,7 @@ def test_ctrl_c_while_workers_start_is_not_lost():
     at-fork handlers, so lstmzip holds the signal until the workers exist, then stops (and kills them)."""
     import multiprocessing
 
-    from lstmzip.pipeline import Workers
+    from lstmzip.workers import Pool
 
     armed = [True]
 
@@ -144,6 +144,6 @@ def test_ctrl_c_while_workers_start_is_not_lost():
 
     os.register_at_fork(before=ctrl_c_during_fork)  # stays registered, but fires only once
     with pytest.raises(KeyboardInterrupt):
-        with Workers(2):
+        with Pool(2):
             pytest.fail("the Ctrl-C was lost")
     assert not armed[0] and multiprocessing.active_children() == []

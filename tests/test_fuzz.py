@@ -2,11 +2,15 @@
 - any FASTQ built from the odd cases lstmzip must keep round-trips exactly;
 - any damage to a valid archive, arbitrary bytes, and any change to an archive's parts with every
   checksum made valid again end in a clean refusal or in exactly the original data (and, for a paired
-  archive, exactly both mates), read front to back as from a pipe or through the index as ranges are.
-  Seeds: single archives, a paired one, and concatenations of several members."""
+  archive, exactly both mates), read front to back as from a pipe or through the index as ranges are,
+  and what list and report read is described or cleanly refused.
+  Seeds: single archives of both formats, paired ones, and concatenations of several members, each
+  2.0 member with its statistics section."""
 
 import io
+import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +19,7 @@ from hypothesis import strategies as st
 
 from lstmzip import archive, container, pipeline
 from lstmzip.errors import CorruptArchiveError
+from lstmzip.report import facts, multiqc
 
 from conftest import compress_bytes, compress_pair_bytes, decompress_bytes, seal, split_archive
 
@@ -60,7 +65,6 @@ def test_any_fastq_round_trips(data):
 
 
 ORIGINAL = b"@r1 x\nACGTNacgt\n+\nIIII#IIII\n@r2\r\nGG\r\n+r2\r\n!~\r\n"
-MATES = (b"@p/1\nACGTT\n+\nIIII#\n@q/1\nGG\n+\n!~", b"@p/2\r\nTTA\r\n+\r\nII#\r\n@q/2\nC\n+q/2\n~\n")
 GOLDEN = Path(__file__).parent / "golden"
 
 
@@ -69,17 +73,26 @@ def golden(name: str) -> tuple[bytes, bytes]:
     return path.read_bytes(), (path.parent / (path.name.split(".")[0] + ".fq")).read_bytes()
 
 
+# a pair of two blocks (at least 1 KiB each, the smallest block size): mate 1's file ends without a
+# newline in the second; mate 2 has CRLF lines and a '+name' line
+P1, Q1 = b"@p/1\n" + b"ACGTT" * 120 + b"\n+\n" + b"IIII#" * 120, b"@q/1\nGG\n+\n!~"
+P2, Q2 = b"@p/2\r\n" + b"TTA" * 200 + b"\r\n+\r\n" + b"II#" * 200 + b"\r\n", b"@q/2\nC\n+q/2\n~\n"
+MATES = (P1 + b"\n" + Q1, P2 + Q2)
+INTERLEAVED = P1 + b"\n" + P2 + Q1 + b"\n" + Q2
 TINY = compress_bytes(ORIGINAL, level=1)
-TINY_PAIR = compress_pair_bytes(*MATES, block_bytes=20)  # two blocks: mate 1's missing newline in the second
-INTERLEAVED = b"@p/1\nACGTT\n+\nIIII#\n@p/2\r\nTTA\r\n+\r\nII#\r\n@q/1\nGG\n+\n!~\n@q/2\nC\n+q/2\n~\n"
-# (archive, original, mates or None): a tiny one, one with every odd case, one with both learned networks,
-# paired ones, and concatenations of members
-SEEDS = [(TINY, ORIGINAL, None), (*golden("v1/odd_cases.level6.lz"), None),
-         (*golden("v1/hiseqx_200.level6_lstm.lz"), None),
+TINY_PAIR = compress_pair_bytes(*MATES, block_bytes=1024)
+V1_ODD = golden("v1/odd_cases.level6.lz")
+# (archive, original, mates or None): a tiny one, one with every odd case (format 1.0), one with both
+# learned networks in each format (1.0 without, 2.0 with a statistics section), paired ones, and
+# concatenations of members (each 2.0 member with its own statistics section; a 1.0 member before a
+# 2.0 one)
+SEEDS = [(TINY, ORIGINAL, None), (*V1_ODD, None),
+         (*golden("v1/hiseqx_200.level6_lstm.lz"), None), (*golden("v2/hiseqx_200.level6_lstm.lz"), None),
          (TINY_PAIR, INTERLEAVED, MATES), (*golden("v2/pair.level6.lz"),
                                             ((GOLDEN / "v2/pair_R1.fq").read_bytes(), (GOLDEN / "v2/pair_R2.fq").read_bytes())),
          (*golden("v2/two_members.level1_level6.lz"), None),
-         (TINY + TINY_PAIR + TINY, ORIGINAL + INTERLEAVED + ORIGINAL, None)]
+         (TINY + TINY_PAIR + TINY, ORIGINAL + INTERLEAVED + ORIGINAL, None),
+         (V1_ODD[0] + TINY_PAIR, V1_ODD[1] + INTERLEAVED, None)]
 
 
 def mutate(draw, data: bytes) -> bytes:
@@ -115,18 +128,25 @@ def damaged_archives(draw):
 
 @st.composite
 def crafted_archives(draw):
-    """Hostile archives: any part of one member changed and every checksum made valid again, so that the
-    decoders of the header, the models and each stream meet the damage themselves."""
+    """Hostile archives: any part of one member changed (its statistics section too) and every checksum
+    made valid again, so that the decoders of the header, the models and each stream meet the damage
+    themselves."""
     data, original, mates = draw(st.sampled_from(SEEDS))
     members = [data[m.offset : m.offset + m.size] for m in container.read_members(io.BytesIO(data))]
     which_member = draw(st.integers(0, len(members) - 1))
-    member = members[which_member]
-    payload, models, blocks = split_archive(member)
-    part = draw(st.sampled_from(["header", "models", "stream", "field"]))
+    payload, models, blocks, statistics, major = split_archive(members[which_member])
+    part = draw(st.sampled_from(["header", "models", "stream", "field", "statistics"]))
     if part == "header":
         payload = mutate(draw, payload)
     elif part == "models":
         models = mutate(draw, models)
+    elif part == "statistics":  # its payload changed, its version changed, or a section added to a 1.0 archive
+        version, section = statistics or (draw(st.integers(0, 255)), b"")
+        if draw(st.booleans()):
+            section = mutate(draw, section)
+        else:
+            version = draw(st.integers(0, 255))
+        statistics = version, section
     else:
         block = blocks[draw(st.integers(0, len(blocks) - 1))]
         if part == "stream":
@@ -141,7 +161,7 @@ def crafted_archives(draw):
                 largest -= sum(other[which] for other in blocks if other is not block)
             block[which] = draw(st.one_of(st.integers(0, largest), st.integers(-3, 3).map(
                 lambda delta: min(largest, max(0, block[which] + delta)))))
-    members[which_member] = seal(payload, models, blocks, tuple(member[4:6]))
+    members[which_member] = seal(payload, models, blocks, statistics, major)
     return b"".join(members), original, mates
 
 
@@ -163,7 +183,7 @@ def refused_or_exact_by_index(data: bytes, original: bytes, mates) -> None:
     """Read through the index, as cat --records and list do."""
     try:
         out = b"".join(archive.read_range(io.BytesIO(data), threads=1))
-        archive.describe(io.BytesIO(data), "fuzzed")
+        facts.read(io.BytesIO(data), "fuzzed").summary(with_blocks=True)
     except CorruptArchiveError:
         return
     assert out == original
@@ -187,13 +207,34 @@ def test_damaged_archives_read_by_index_are_refused_or_exact(case):
     refused_or_exact_by_index(*case)
 
 
+@fuzz_settings(2000)
+@given(crafted_archives())
+def test_crafted_archives_are_described_or_refused(case):
+    """What list, report and the MultiQC files read (each member's header, index, block headers,
+    statistics): a clean refusal or a description, never another exception."""
+    with tempfile.NamedTemporaryFile(suffix=".lz") as f:
+        f.write(case[0])
+        f.flush()
+        try:
+            described = facts.gather(f.name)
+        except CorruptArchiveError:
+            return
+        json.dumps(described.summary(with_blocks=True))
+        multiqc.files(described)
+        for member in described.members:
+            assert member.statistics is not None or member.no_statistics
+
+
 def test_sealing_an_unchanged_archive_gives_it_back():
     for data, _, _ in SEEDS:
         members = [data[m.offset : m.offset + m.size] for m in container.read_members(io.BytesIO(data))]
-        assert b"".join(seal(*split_archive(member), tuple(member[4:6])) for member in members) == data
+        assert b"".join(seal(*split_archive(member)) for member in members) == data
 
 
-def test_seeds_decode_to_their_originals():
+def test_seeds_decode_to_their_originals_and_hold_what_they_are_for():
+    (pair,) = container.read_members(io.BytesIO(TINY_PAIR))
+    assert [block.records for block in pair.blocks] == [2, 2] and pair.statistics_offset is not None
+    assert all(m.statistics_offset is not None for m in container.read_members(io.BytesIO(SEEDS[-2][0])))
     for data, original, mates in SEEDS:
         refused_or_exact(data, original, mates)
         refused_or_exact_by_index(data, original, mates)

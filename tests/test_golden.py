@@ -9,6 +9,7 @@ import pytest
 import lstmzip
 from lstmzip import archive, container, pipeline
 from lstmzip.errors import CorruptArchiveError
+from lstmzip.report import facts
 
 GOLDEN = Path(__file__).parent / "golden"
 ARCHIVES = sorted(GOLDEN.glob("v*/*.lz"))
@@ -32,8 +33,11 @@ def test_damaged_golden_archive_is_refused(archive):
 
 
 def test_golden_files_exist():
-    assert len(ARCHIVES) >= 6 and len(DAMAGED) >= 9
     assert {p.parent.name for p in ARCHIVES} == {"v1", "v2"}
+    assert {p.name for p in ARCHIVES if p.parent.name == "v2"} == {
+        "hiseqx_200.level1.lz", "hiseqx_200.level6_lstm.lz", "odd_cases.level6.lz", "pair.level6.lz",
+        "two_members.level1_level6.lz"}
+    assert len(DAMAGED) >= 16 and all(p.stem in json.loads((p.parent / "expected.json").read_text()) for p in DAMAGED)
 
 
 V2 = GOLDEN / "v2"
@@ -72,3 +76,13 @@ def test_version_1_archives_read_through_their_index(archive_path):
     with open(archive_path, "rb") as f:
         assert b"".join(archive.read_range(f, slice(None), threads=1)) == whole
     assert lstmzip.describe(archive_path)["raw_bytes"] == len(whole)
+
+
+@pytest.mark.parametrize("name", ["hiseqx_200.level1", "hiseqx_200.level6_lstm", "odd_cases.level6", "pair.level6",
+                                  "two_members.level1_level6"])
+def test_every_golden_2_0_member_has_its_statistics_section(name):
+    described = facts.gather(V2 / f"{name}.lz")
+    assert len(described.members) == (2 if name.startswith("two") else 1)
+    for member in described.members:
+        assert member.version == (2, 0) and member.statistics is not None and member.statistics_bytes > 0
+        assert member.statistics.bases_by_position and member.statistics.qualities_by_position

@@ -64,6 +64,63 @@ def test_integer_network_follows_the_float_network():
         assert np.abs(freq / freq.sum(axis=1, keepdims=True) - exact).max() < 0.03
 
 
+class Float64Reference:
+    """The LSTM step of format 1.0 as first written: one float64 BLAS product of [inputs | hidden] with the
+    scaled weights, then the tables. The fused kernel must give exactly its frequencies."""
+
+    def __init__(self, model: QuantLSTM, n_rows: int):
+        scaled = {name: values.astype(np.int64) * step for name, (values, step) in model.tensors.items()}
+        self.weights = np.vstack([scaled["kernel"], scaled["recurrent_kernel"]]).astype(np.float64)
+        self.bias, self.dense_bias = scaled["bias"], scaled["dense_bias"]
+        self.dense = scaled["dense_kernel"].astype(np.float64)
+        self.f, self.h = model.n_inputs, model.hidden
+        self.state = np.zeros((n_rows, self.f + self.h))
+        self.cell = np.zeros((n_rows, self.h), dtype=np.int64)
+
+    def step(self, live, features):
+        f, h, r = self.f, self.h, lstm.ACTIVATION_RANGE
+        state = self.state[:live]
+        state[:, :f] = features
+        gates = state @ self.weights
+        index = lambda q: (np.clip(np.floor(gates[:, q * h : (q + 1) * h] / ONE).astype(np.int64)
+                                   + self.bias[q * h : (q + 1) * h], -r, r - 1) + r) >> lstm.TABLE_SHIFT
+        i, f_, g, o = lstm.SIGMOID[index(0)], lstm.SIGMOID[index(1)], lstm.TANH[index(2)], lstm.SIGMOID[index(3)]
+        cell = np.clip((f_ * self.cell[:live] + i * g) >> lstm.FRACTION_BITS, -r, r - 1)
+        self.cell[:live] = cell
+        hidden = (o * lstm.TANH[(cell + r) >> lstm.TABLE_SHIFT]) >> lstm.FRACTION_BITS
+        state[:, f:] = hidden
+        values = np.floor(hidden @ self.dense / ONE).astype(np.int64) + self.dense_bias
+        d = np.minimum(values.max(axis=1, keepdims=True) - values, lstm.SOFTMAX_RANGE - 1)
+        return lstm.EXP[d >> lstm.TABLE_SHIFT]
+
+
+def extreme_model(rng, n_inputs: int, hidden: int, n_classes: int) -> QuantLSTM:
+    """Every weight value +-127 at the largest step: the largest sums the kernel can meet."""
+    shapes = {"kernel": (n_inputs, 4 * hidden), "recurrent_kernel": (hidden, 4 * hidden), "bias": (4 * hidden,),
+              "dense_kernel": (hidden, n_classes), "dense_bias": (n_classes,)}
+    return QuantLSTM(n_inputs, hidden, n_classes, {
+        name: ((rng.integers(0, 2, shape) * 254 - 127).astype(np.int8), lstm.MAX_STEP) for name, shape in shapes.items()})
+
+
+@pytest.mark.parametrize("kind,n_inputs,hidden,n_classes", [
+    ("trained", 6, 16, 4), ("trained", 8, 32, 41), ("trained", 8, 8, 6),
+    ("extreme", 8, 32, 59), ("extreme", 6, 16, 4), ("extreme", 8, 64, 41)])
+def test_fused_kernel_equals_the_float64_products(kind, n_inputs, hidden, n_classes):
+    rng = np.random.default_rng(hidden + n_classes)
+    if kind == "trained":
+        model = QuantLSTM.from_float(random_trained(rng, n_inputs, hidden, n_classes))
+        features = rng.integers(-ONE, ONE + 1, (300, 25, n_inputs))
+    else:
+        model = extreme_model(rng, n_inputs, hidden, n_classes)
+        features = rng.choice([-8 * ONE, -ONE, 0, ONE, 8 * ONE], (300, 25, n_inputs))  # the features' extremes
+    assert model.recurrent.dtype == (np.float32 if hidden <= 32 else np.float64)
+    fused, reference = LSTMRunner(model, 300), Float64Reference(model, 300)
+    for step in range(25):
+        live = 300 - 10 * step  # rows end, as reads do
+        assert np.array_equal(fused.step(live, features[:live, step]), reference.step(live, features[:live, step]))
+        assert np.array_equal(fused.cell[:live], reference.cell[:live])
+
+
 def test_rows_do_not_depend_on_the_batch():
     rng = np.random.default_rng(4)
     model = QuantLSTM.from_float(random_trained(rng, 8, 16, 6))
@@ -139,8 +196,35 @@ def test_decoding_never_imports_tensorflow(sample, tmp_path):
         "from lstmzip.cli import main\n"
         "main(sys.argv[1:], prog_name='lstmzip')\n"
     )
-    for command in (["decompress", "-c"], ["cat"], ["test"], ["list"], ["list", "--json"]):
-        result = subprocess.run([sys.executable, "-c", blocker, *command, str(archive)], capture_output=True)
+    page, multiqc = tmp_path / "page.html", tmp_path / "multiqc"
+    for command in (["decompress", "-c"], ["cat"], ["test"], ["list"], ["list", "--json"], ["report", "-o", page],
+                    ["report", "--multiqc", multiqc]):
+        result = subprocess.run([sys.executable, "-c", blocker, *map(str, command), str(archive)], capture_output=True)
         assert result.returncode == 0, (command, result.stderr)
         if command[0] in ("decompress", "cat"):
             assert result.stdout == sample
+    assert "plotly" in page.read_text() and (multiqc / "sample.lstmzip_mqc.json").exists()
+
+
+def test_bases_and_qualities_decoded_in_step_equal_one_after_the_other(sample):
+    """With two threads the quality decoder reads each step's bases as the base decoder finishes it;
+    the result is the same, and damage to either stream is an error, not a hang."""
+    from lstmzip import container, levels, streams
+    from lstmzip.fastq import read_blocks
+
+    learned = random_learned(b"#/6<AE")
+    archive = io.BytesIO(compress_with(sample, learned))
+    header, models, size = container.read_header(archive)
+    params = levels.check_params(header["params"])
+    info, parts = next(container.read_blocks(archive, params, size))
+    block = next(read_blocks(io.BytesIO(sample), 1 << 20, 1 << 30))
+    args = (block.lengths, params, learned.bases, learned.qualities)
+    for threads in (1, 2):
+        seq, qual = streams.decode_bases_and_qualities(parts[3], parts[4], *args, threads)
+        assert seq.tobytes() == block.seq.tobytes() and qual.tobytes() == block.qual.tobytes()
+    for which in (3, 4):
+        damaged = list(parts)
+        damaged[which] = damaged[which][:-1]  # its last section is now cut short
+        for threads in (1, 2):
+            with pytest.raises(CorruptArchiveError, match="^stream section is longer than the stream$"):
+                streams.decode_bases_and_qualities(damaged[3], damaged[4], *args, threads)

@@ -1,8 +1,9 @@
 """The Python API: lstmzip.open, shaped like gzip.open and zstandard.open, lstmzip.open_pair for the two
 files of a paired archive, and lstmzip.describe (what `lstmzip list --json` shows). It reads and writes
-through the same code as the command line (archive.py, pairs.py, pipeline.py, files.py), and raises the
-exceptions the command line turns into messages: FastqError (input is not FASTQ), CorruptArchiveError
-(damaged, truncated or foreign archive), LstmzipError (their base: any other error a user can cause).
+through the same code as the command line (archive.py, pairs.py, pipeline.py, files.py, report/facts.py),
+and raises the exceptions the command line turns into messages: FastqError (input is not FASTQ),
+CorruptArchiveError (damaged, truncated or foreign archive), LstmzipError (their base: any other error a
+user can cause).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import BinaryIO, Callable, Iterator, Union
 
 from . import archive, files, pairs, pipeline
 from .levels import DEFAULT_LEVEL
+from .report import facts
 
 __all__ = ["open", "open_pair", "describe", "LstmzipReader", "LstmzipWriter", "Pair"]
 
@@ -311,6 +313,6 @@ def describe(file: File, blocks: bool = False) -> dict:
     archive is needed; nothing is decoded."""
     f, on_close = _source(file)
     try:
-        return archive.describe(f, os.fsdecode(file) if _is_path(file) else getattr(f, "name", None), blocks)
+        return facts.read(f, os.fsdecode(file) if _is_path(file) else getattr(f, "name", None)).summary(blocks)
     finally:
         on_close()

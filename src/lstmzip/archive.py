@@ -1,6 +1,7 @@
 """Reading archives as users see them: every member in order (pipes too), one mate of a paired archive,
 any range of records or one block (seekable archives: only the blocks that hold them are decoded), and
-what `lstmzip list` shows. The CLI and the Python API both read through these functions.
+the members and blocks of a seekable archive as its indexes describe them (which report/facts.py shows
+for `lstmzip list` and `report`). The CLI and the Python API both read through these functions.
 
 Records are numbered from 0 across all members; in a paired member, a range counts pairs (mate 1 and
 mate 2 together). Blocks are numbered from 1 across all members, as in lstmzip's messages.
@@ -149,69 +150,3 @@ def read_range(f: BinaryIO, records: slice | None = None, block: int | None = No
                 yield block_bytes(one, mate, start, stop)
 
     return chunks()
-
-
-def parse_range(text: str) -> slice:
-    """'START:END', 'START:' or ':END' (Python's slice notation, negative numbers count from the end)."""
-    parts = text.split(":")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        start, stop = (int(part) if part.strip() else None for part in parts)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a range START:END (either may be left out)") from None
-    return slice(start, stop)
-
-
-def describe(f: BinaryIO, file: str, with_blocks: bool = False) -> dict:
-    """What `lstmzip list` shows: totals, a row per member and, with_blocks, a row per block (from the
-    index and the block headers; nothing is decoded)."""
-    found = members(f)
-    described = []
-    for stored, member in found:
-        header = member.header
-        stream_bytes = container.read_stream_sizes(f, stored)
-        described.append({
-            "offset": stored.offset,
-            "name": header.get("name"),
-            "mates": [mate.get("name") for mate in header["pair"]] if member.paired else None,
-            "level": header.get("level"),
-            "records": sum(b.records for b in stored.blocks),
-            "pairs": sum(b.records for b in stored.blocks) // 2 if member.paired else None,
-            "bases": sum(b.bases for b in stored.blocks),
-            "raw_bytes": sum(b.raw_size for b in stored.blocks),
-            "archive_bytes": stored.size,
-            "blocks": len(stored.blocks),
-            "learning": header.get("learning") or {},
-            "streams": {"names": stream_bytes["names"], "bases": stream_bytes["bases"],
-                        "qualities": stream_bytes["qualities"],
-                        "other": stored.size - stream_bytes["names"] - stream_bytes["bases"] - stream_bytes["qualities"]},
-        })
-    first = described[0]
-    raw, size = sum(m["raw_bytes"] for m in described), sum(m["archive_bytes"] for m in described)
-    paired = all(m["mates"] is not None for m in described)
-    result = {
-        "file": file,
-        "name": first["name"],
-        "paired": paired,
-        "mates": first["mates"],
-        "level": first["level"],
-        "records": sum(m["records"] for m in described),
-        "pairs": sum(m["pairs"] for m in described) if paired else None,
-        "bases": sum(m["bases"] for m in described),
-        "quality_values": sum(m["bases"] for m in described),
-        "raw_bytes": raw,
-        "archive_bytes": size,
-        "ratio": round(raw / size, 4) if size else None,
-        "blocks": sum(m["blocks"] for m in described),
-        "learning": first["learning"],
-        "streams": {key: sum(m["streams"][key] for m in described) for key in first["streams"]},
-        "members": described,
-    }
-    if with_blocks:
-        result["block_list"] = [{
-            "block": number, "member": row.member.number, "first": row.first, "records": row.info.records,
-            "pairs": row.count if row.member.paired else None, "raw_bytes": row.info.raw_size,
-            "archive_bytes": row.info.stored, "offset": row.stored.offset + row.info.offset,
-        } for number, row in enumerate(block_rows(found), 1)]
-    return result

@@ -11,13 +11,37 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .logistic import RATE, SQUASH, STRETCH
 
 U64 = np.uint64
+AHEAD = 256  # rows whose counters are fetched into the cache before they are used
 HASH_MULTIPLIER = U64(0x9E3779B97F4A7C15)
 CONFIDENCE_BUCKETS = 4
 BIAS_INPUT = 256
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Start loading array[index] into the cache (LLVM's prefetch: a hint, no effect on any result). The
+    counters are far larger than the cache: fetching a few hundred rows' slots at once lets the loads
+    overlap instead of waiting one after the other."""
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        pointer = cgutils.get_item_pointer(context, builder, array_type,
+                                           context.make_array(array_type)(context, builder, args[0]), [args[1]],
+                                           wraparound=False)
+        byte_pointer, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0i8")
+        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])  # read, keep, data
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
 
 
 @numba.njit(cache=True, inline="always")
@@ -28,40 +52,64 @@ def _slot(ctx, order, bits):
     return np.int64(((ctx + U64(1)) * HASH_MULTIPLIER) >> U64(64 - bits))
 
 
+# A counter is one uint32: the probability of a 1 (16 bits) and how often it was trained (bits 16-23),
+# so a context's three node counters sit in one 16-byte slot: one cache line per model and base. The
+# probability is stored XOR 1/2, so a new counter (p = 1/2, never trained) is 0: the tables are
+# allocated zeroed and the system maps their pages only when they are first touched.
+COUNT_SHIFT = 16
+PROB_MASK = np.uint32(0xFFFF)
+HALF = 32768
+
+
 @numba.njit(cache=True, inline="always")
-def _train(prob, count, i, bit, limit):
-    p = np.int64(prob[i])
-    n = count[i]
+def _prob(counters, i):
+    return np.int64(counters[i] & PROB_MASK) ^ HALF
+
+
+@numba.njit(cache=True, inline="always")
+def _count(counters, i):
+    return np.int64(counters[i] >> COUNT_SHIFT)
+
+
+@numba.njit(cache=True, inline="always")
+def _train(counters, i, bit, limit):
+    c = counters[i]
+    p = np.int64(c & PROB_MASK) ^ HALF
+    n = np.int64(c >> COUNT_SHIFT)
     if bit:
         p += ((65535 - p) * RATE[n]) >> 16
     else:
         p -= (p * RATE[n]) >> 16
-    prob[i] = p
     if n < limit:
-        count[i] = n + 1
+        n += 1
+    counters[i] = np.uint32((p ^ HALF) | (n << COUNT_SHIFT))
 
 
-@numba.njit(cache=True)
-def _predict(rows, hist, orders, bits, offsets, prob, count, weights, slots, inputs, mixed, selector,
+@numba.njit(cache=True, nogil=True)
+def _predict(rows, hist, orders, bits, offsets, counters, weights, slots, inputs, mixed, selector,
              extra, out):
     """extra: (rows, 3) stretched node probabilities of an extra predictor (the LSTM), or a (0, 3) array."""
     n_models = len(orders)
     n_extra = 1 if len(extra) else 0
     top = n_models - 1
     for j in range(len(rows)):
+        if j % AHEAD == 0:  # the slots of the next AHEAD rows, and their counters on the way to the cache
+            for jj in range(j, min(len(rows), j + AHEAD)):
+                rr = rows[jj]
+                h = hist[rr]
+                for m in range(n_models):
+                    ctx = h & ((U64(1) << U64(2 * orders[m])) - U64(1))
+                    slots[rr, m] = offsets[m] + 4 * _slot(ctx, orders[m], bits[m])
+                    _prefetch(counters, slots[rr, m])
         r = rows[j]
-        h = hist[r]
-        for m in range(n_models):
-            ctx = h & ((U64(1) << U64(2 * orders[m])) - U64(1))
-            slots[r, m] = offsets[m] + 4 * _slot(ctx, orders[m], bits[m])
-        seen = count[slots[r, top]]
+        seen = _count(counters, slots[r, top])
         confidence = 0 if seen == 0 else (1 if seen < 4 else (2 if seen < 16 else 3))
         selector[r] = confidence
         for node in range(3):
             w = weights[node * 4 + confidence]
             dot = np.int64(0)
             for m in range(n_models):
-                s = STRETCH[prob[slots[r, m] + node] >> 4]
+                s = STRETCH[_prob(counters, slots[r, m] + node) >> 4]
                 inputs[r, node, m] = s
                 dot += np.int64(w[m]) * s
             if n_extra:
@@ -81,15 +129,28 @@ def _predict(rows, hist, orders, bits, offsets, prob, count, weights, slots, inp
         out[j, 3] = hi * lo_if1 / 16777216.0
 
 
-@numba.njit(cache=True)
-def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc_models, limits, prob, count, weights,
+@numba.njit(cache=True, nogil=True)
+def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc_models, limits, counters, weights,
             slots, inputs, mixed, selector, learning_rate):
     n_models = len(orders)
     # All rows of a step were predicted with the same weights, so the mixer takes one step along the
     # mean gradient: per-row updates from stale predictions would add up and diverge on wide steps.
     gradient = np.zeros(weights.shape, dtype=np.int64)
     updates = np.zeros(len(weights), dtype=np.int64)
+    rc_slots = np.empty((AHEAD, len(rc_models)), dtype=np.int64)
     for j in range(len(symbols)):
+        if j % AHEAD == 0:  # the next AHEAD rows' reverse-complement contexts, and all their counters
+            for jj in range(j, min(len(symbols), j + AHEAD)):
+                rr = first_row + jj
+                for m in range(n_models):
+                    _prefetch(counters, slots[rr, m])
+                for i in range(len(rc_models)):
+                    m = rc_models[i]
+                    k = orders[m]
+                    # The reverse strand reads complement(b[p]), ..., complement(b[p-k+1]) then complement(b[p-k]).
+                    rc[m, rr] = (rc[m, rr] >> U64(2)) | (U64(3 - np.int64(symbols[jj])) << U64(2 * k - 2))
+                    rc_slots[jj - j, i] = offsets[m] + 4 * _slot(rc[m, rr], k, bits[m])
+                    _prefetch(counters, rc_slots[jj - j, i])
         r = first_row + j
         b = np.int64(symbols[j])
         if coded[j]:
@@ -103,18 +164,17 @@ def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc
                     gradient[weight_set, i] += inputs[r, node, i] * err
                 updates[weight_set] += 1
                 for m in range(n_models):
-                    _train(prob, count, slots[r, m] + node, bit, limits[m])
+                    _train(counters, slots[r, m] + node, bit, limits[m])
         old = hist[r]
         hist[r] = (old << U64(2)) | U64(b)
-        for m in rc_models:
+        for i in range(len(rc_models)):
+            m = rc_models[i]
             k = orders[m]
-            # The reverse strand reads complement(b[p]), ..., complement(b[p-k+1]) then complement(b[p-k]).
-            rc[m, r] = (rc[m, r] >> U64(2)) | (U64(3 - b) << U64(2 * k - 2))
             if step >= k:
                 c = 3 - np.int64((old >> U64(2 * k - 2)) & U64(3))
-                base = offsets[m] + 4 * _slot(rc[m, r], k, bits[m])
-                _train(prob, count, base, c >> 1, limits[m])
-                _train(prob, count, base + 1 + (c >> 1), c & 1, limits[m])
+                base = rc_slots[j % AHEAD, i]
+                _train(counters, base, c >> 1, limits[m])
+                _train(counters, base + 1 + (c >> 1), c & 1, limits[m])
     for weight_set in range(len(weights)):
         if updates[weight_set]:
             for i in range(weights.shape[1]):
@@ -136,8 +196,7 @@ class BaseModel:
         self.learning_rate = int(params["learning_rate"])
         sizes = 4 << np.minimum(self.bits, 2 * self.orders)
         self.offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-        self.prob = np.full(int(sizes.sum()), 32768, dtype=np.uint16)
-        self.count = np.zeros(int(sizes.sum()), dtype=np.uint8)
+        self.counters = np.zeros(int(sizes.sum()), dtype=np.uint32)
         n_models = len(self.orders)
         n_inputs = n_models + (1 if lstm else 0) + 1  # context models, the LSTM, the bias
         self.weights = np.full((3 * CONFIDENCE_BUCKETS, n_inputs), (1 << 16) * 3 // (2 * n_models), dtype=np.int64)
@@ -157,13 +216,13 @@ class BaseModel:
 
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
         out = np.empty((len(rows), 4), dtype=np.float64)
-        _predict(rows, self.hist, self.orders, self.bits, self.offsets, self.prob, self.count,
-                 self.weights, self.slots, self.inputs, self.mixed, self.selector,
+        _predict(rows, self.hist, self.orders, self.bits, self.offsets, self.counters, self.weights, self.slots,
+                 self.inputs, self.mixed, self.selector,
                  self.lstm.stretched if self.lstm else self.no_extra, out)
         return out
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
         _update(step, first_row, symbols, coded, self.hist, self.rc, self.orders, self.bits, self.offsets, self.rc_models,
-                self.limits, self.prob, self.count, self.weights, self.slots, self.inputs, self.mixed,
+                self.limits, self.counters, self.weights, self.slots, self.inputs, self.mixed,
                 self.selector, self.learning_rate)
         self.prev_code[first_row : first_row + len(symbols)] = np.where(coded, symbols, 4)

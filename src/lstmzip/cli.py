@@ -10,15 +10,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import sys
-from typing import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import click
 
-from . import __version__, archive, files, pipeline
+from . import __version__
 from .errors import FastqError, LstmzipError, UsageError
-from .levels import DEFAULT_LEVEL
+from .levels import DEFAULT_LEVEL, MAX_BLOCK_BYTES, MIN_BLOCK_BYTES
+
+# numpy, numba and the models are imported by the commands that use them (files.py, archive.py and the
+# report import them): `--version` and `--help` start at once, and a Ctrl-C while they load is handled
+# like any other.
+if TYPE_CHECKING:
+    from . import files, pipeline
 
 
 class Interrupted(BaseException):
@@ -53,7 +62,6 @@ def _progress(names: tuple[str, ...], quiet: bool):
 def _run_each(names: tuple[str, ...], action: Callable[[str], None]) -> None:
     """Run action per file; report errors, go on with the next file, exit 1 if any failed (2 at once for
     options that do not fit a file)."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
     failed = False
     for name in names or ("-",):
         label = "stdin" if name == "-" else name
@@ -93,10 +101,12 @@ def _quiet_broken_pipe() -> None:
     sys.exit(141)
 
 
-def _verbose_report(stats: pipeline.Stats, archive_bytes: int, paired: bool) -> None:
-    n = stats.bases
+def _verbose_report(stats: pipeline.Stats, paired: bool) -> None:
+    """The numbers `list --json` gives, as text."""
+    n, archive_bytes = stats.bases, stats.archive_bytes
     s = stats.stream_bytes
     per = lambda key, count: f"{8 * s[key] / count:.3f}" if count else "-"
+    other = archive_bytes - s["names"] - s["bases"] - s["qualities"]
     _say(f"  names     {s['names']:>12,} B  {per('names', stats.records)} bits/name")
     if paired:
         mate2 = s["names"] - stats.mate1_names_bytes
@@ -104,7 +114,12 @@ def _verbose_report(stats: pipeline.Stats, archive_bytes: int, paired: bool) -> 
         _say(f"    mate 2  {mate2:>12,} B  {per_read} bits/read (the names stream beyond mate 1's names coded alone)")
     _say(f"  bases     {s['bases']:>12,} B  {per('bases', n)} bits/base")
     _say(f"  qualities {s['qualities']:>12,} B  {per('qualities', n)} bits/quality")
-    _say(f"  other     {s['layout'] + s['lengths']:>12,} B  (line layout, read lengths)")
+    _say(f"  other     {other:>12,} B  (line layout {s['layout']:,}, read lengths {s['lengths']:,}, "
+         f"header and models, statistics, index)")
+    _say(f"  statistics {stats.statistics_bytes:>11,} B  {100 * stats.statistics_bytes / archive_bytes:.3f} % of the "
+         f"archive (coding cost by position and base letter, for lstmzip report)")
+    if stats.untrained_because:
+        _say(f"  LSTM: none trained: {stats.untrained_because}")
     for kind, report in stats.learning.items():
         _say(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; on a check sample "
              f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol; "
@@ -114,6 +129,43 @@ def _verbose_report(stats: pipeline.Stats, archive_bytes: int, paired: bool) -> 
     speed = stats.raw_bytes / stats.seconds / 1e6 if stats.seconds else 0
     records = f"{stats.records // 2:,} pairs" if paired else f"{stats.records:,} records"
     _say(f"  {records}, {stats.raw_bytes:,} -> {archive_bytes:,} B, ratio {ratio:.2f}, {speed:.2f} MB/s")
+
+
+class ByteSize(click.ParamType):
+    """A number of bytes, with an optional K, M or G suffix (powers of 1024), as xz's --block-size."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = value.strip().upper().removesuffix("IB").removesuffix("B")
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text[:-1] if scale > 1 else text
+        if not digits.isdigit():
+            self.fail(f"{value!r} is not a size (e.g. 65536, 512K, 8M)", param, ctx)
+        size = int(digits) * scale
+        if not MIN_BLOCK_BYTES <= size <= MAX_BLOCK_BYTES:
+            self.fail(f"{value} is outside {MIN_BLOCK_BYTES >> 10}K .. {MAX_BLOCK_BYTES >> 20}M", param, ctx)
+        return size
+
+
+class RecordRange(click.ParamType):
+    """'START:END', 'START:' or ':END' as a slice (Python's notation; negative numbers count from the end)."""
+
+    name = "START:END"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, slice):
+            return value
+        parts = value.split(":")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            start, stop = (int(part) if part.strip() else None for part in parts)
+        except ValueError:
+            self.fail(f"{value!r} is not a range START:END (either may be left out)", param, ctx)
+        return slice(start, stop)
 
 
 def _threads_option(f):
@@ -157,6 +209,8 @@ def _check_output_options(names, outputs: tuple[str, ...], to_stdout: bool) -> N
 @click.version_option(__version__, prog_name="lstmzip")
 def main():
     """Lossless FASTQ compressor."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt, handled per command
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 @main.command()
@@ -172,7 +226,10 @@ def main():
 @click.option("-7", "level", flag_value=7, hidden=True)
 @click.option("-8", "level", flag_value=8, hidden=True)
 @click.option("-9", "level", flag_value=9, help="Smallest.")
-def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, pair, level):
+@click.option("--block-size", type=ByteSize(), default=None,
+              help="Cut a block every SIZE bytes of input (default: the level's, 32M; K, M, G suffixes). "
+                   "Smaller blocks need less memory and make record ranges cheaper to read, at some cost in size.")
+def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, pair, level, block_size):
     """Compress FASTQ (plain or gzip) FILES to FILE.lz; no FILE or - reads standard input.
     With --pair, R1 R2 to one archive named after what both names share (sample_R1.fq, sample_R2.fq ->
     sample.lz)."""
@@ -188,21 +245,23 @@ def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, p
     def report(name: str, result: files.Result) -> None:
         if verbose:
             _say(f"{name}:")
-            archive_bytes = result.archive_bytes
-            _verbose_report(result.stats, archive_bytes if archive_bytes is not None else
-                            sum(result.stats.stream_bytes.values()), result.paired)
+            _verbose_report(result.stats, result.paired)
 
     def one(name: str) -> None:
+        from . import files
+
         with _progress((name,), quiet) as progress:
             result = files.compress_file(name, output, to_stdout, force=force, level=level, threads=threads,
-                                         remove=remove, progress=progress)
+                                         remove=remove, progress=progress, block_bytes=block_size)
         report(name, result)
 
     def both(label: str) -> None:
+        from . import files
+
         with _progress(names, quiet) as progress:
             result = files.compress_pair_files(*names, output, to_stdout, force=force, level=level,
                                                threads=threads, remove=remove, progress=progress,
-                                               mate1_names=verbose)
+                                               block_bytes=block_size, mate1_names=verbose)
         report(label, result)
 
     _run_each((" + ".join(names),) if pair else names, both if pair else one)
@@ -211,6 +270,8 @@ def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, p
 def _decompress_files(names, to_stdout, outputs, force, remove, quiet, verbose, threads, mate=None,
                       verify_only=False):
     def one(name: str) -> None:
+        from . import files
+
         with _progress((name,), quiet) as progress:
             result = files.decompress_file(name, outputs, to_stdout, force=force, threads=threads, mate=mate,
                                            remove=remove, progress=progress, verify_only=verify_only)
@@ -237,7 +298,7 @@ def decompress(names, to_stdout, output, force, remove, quiet, verbose, threads,
 @click.argument("names", nargs=-1, type=click.Path(), metavar="[FILE]...")
 @_threads_option
 @_mate_option
-@click.option("--records", "records", metavar="START:END",
+@click.option("--records", "records", type=RecordRange(),
               help="Only records START to END-1 (from 0, as Python slices; START: and :END work; pairs in a "
                    "paired archive). Needs a seekable archive.")
 @click.option("--block", type=click.IntRange(min=1), help="Only block N (from 1; see list --blocks). Needs a seekable archive.")
@@ -248,11 +309,13 @@ def cat(names, threads, mate, records, block):
     if records is None and block is None:
         _decompress_files(names, True, (), False, False, True, False, threads, mate)
         return
-    try:
-        wanted = archive.parse_range(records) if records is not None else None
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--records") from None
-    _run_each(names, lambda name: files.cat_range(name, wanted, block, mate=mate, threads=threads))
+
+    def one(name: str) -> None:
+        from . import files
+
+        files.cat_range(name, records, block, mate=mate, threads=threads)
+
+    _run_each(names, one)
 
 
 @main.command()
@@ -275,7 +338,7 @@ def _list_rows(d: dict) -> list[tuple[int, dict, str]]:
     counted = [m["pairs"] if m["pairs"] is not None else m["records"] for m in d["members"]]
     if len(d["members"]) == 1:
         return [(counted[0], d, f"{d['file']} ({label(d['members'][0])})")]
-    rows = [(count, m | {"ratio": m["raw_bytes"] / m["archive_bytes"]}, f"{d['file']} member {i} ({label(m)})")
+    rows = [(count, m, f"{d['file']} member {i} ({label(m)})")
             for i, (count, m) in enumerate(zip(counted, d["members"]), 1)]
     return rows + [(sum(counted), d | {"level": "-"}, f"{d['file']} (all {len(d['members'])} members)")]
 
@@ -290,8 +353,9 @@ def list_(names, as_json, with_blocks):
     described = []
 
     def one(name: str) -> None:
-        with open(name, "rb") as f:
-            described.append(archive.describe(f, name, with_blocks))
+        from .report import facts
+
+        described.append(facts.gather(name).summary(with_blocks))
 
     try:
         _run_each(names, one)
@@ -312,3 +376,54 @@ def list_(names, as_json, with_blocks):
                         records = b["pairs"] if b["pairs"] is not None else b["records"]
                         click.echo(f"{'':{len(d['file']) + 1}} {b['block']:>6} {b['member']:>6} {b['first']:>12,} "
                                    f"{records:>10,} {b['raw_bytes']:>14,} {b['archive_bytes']:>12,} {b['offset']:>14,}")
+
+
+@main.command()
+@click.argument("names", nargs=-1, required=True, type=click.Path(), metavar="FILE...")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="One page for all FILES, side by side, in this file (- for standard output).")
+@click.option("--multiqc", "multiqc_dir", type=click.Path(file_okay=False),
+              help="Write MultiQC custom-content files into this directory (and no page, unless -o).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing files.")
+def report(names, output, multiqc_dir, force):
+    """Describe archives as an offline HTML page (FILE.html beside each FILE.lz, or -o), from their
+    header, index, block headers and statistics: nothing is decoded. A file of several members gets one
+    page, with a column and a trace per member."""
+    from .report import multiqc  # light: the rest is imported per file, by one() and write()
+
+    command = shlex.join(["lstmzip", *sys.argv[1:]])
+    gathered = []
+
+    def html_for(archives: list) -> str:
+        from .report import page  # plotly: only here
+
+        return page.render(archives, command, datetime.now(timezone.utc))
+
+    def write(path: Path, text: str) -> None:
+        from . import files
+
+        with files.output_files([path], force) as (out,):  # readable by others, as open() would make it
+            out.write(text.encode())
+
+    def one(name: str) -> None:
+        from . import files
+        from .report import facts
+
+        archive = facts.gather(name)
+        gathered.append(archive)
+        if multiqc_dir:
+            os.makedirs(multiqc_dir, exist_ok=True)
+            for file_name, content in multiqc.files(archive).items():
+                write(Path(multiqc_dir) / file_name, json.dumps(content, indent=1) + "\n")
+        if not output and not multiqc_dir:
+            write(files.report_name(Path(name)), html_for([archive]))
+
+    if multiqc_dir:
+        samples = [multiqc.sample_name(name) for name in names]
+        if len(set(samples)) < len(samples):
+            raise click.UsageError("two archives have the same name: MultiQC would take them for one sample")
+    _run_each(names, one)
+    if output == "-":
+        sys.stdout.write(html_for(gathered))
+    elif output:
+        _run_each((output,), lambda name: write(Path(name), html_for(gathered)))

@@ -8,7 +8,7 @@ frequencies divided by a power of two or by their integer sum: exact in float64 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
 
 import constriction
 import numpy as np
@@ -51,28 +51,38 @@ def _chunks(live: int, alphabet: int):
 def _walk(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray):
     """The coding order, the same for both sides: per step and chunk, (step, span in the column-major
     array, first row, the chunk's coded rows)."""
+    every = np.arange(MAX_CHUNK, dtype=np.int32)  # the usual case, all rows coded, without a search
     for step in range(rows.steps):
         start = rows.col_start[step]
         predictor.begin_step(step, rows.live(step))
         for lo, hi in _chunks(rows.live(step), predictor.alphabet):
             span = slice(start + lo, start + hi)
-            yield step, span, lo, np.flatnonzero(coded[span]).astype(np.int32)
+            mask = coded[span]
+            yield step, span, lo, every[: hi - lo] if mask.all() else np.flatnonzero(mask).astype(np.int32)
 
 
-def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: np.ndarray) -> bytes:
+def encode(predictor: SteppedPredictor, rows: Rows, symbols: np.ndarray, coded: np.ndarray,
+           observe: Callable | None = None) -> bytes:
     """symbols: uint8 column-major symbol indices; coded: bool column-major (False = not coded, symbol 0).
-    The model sees the same dtypes as in decode, so both run the same compiled code."""
+    The model sees the same dtypes as in decode, so both run the same compiled code. observe(step, rows,
+    symbols, probabilities) sees every coded chunk (costs.Costs.observer)."""
     symbols = np.asarray(symbols, dtype=np.uint8)
     encoder = constriction.stream.queue.RangeEncoder()
     for step, span, lo, which in _walk(predictor, rows, coded):
         chunk = symbols[span]
         if len(which):
-            encoder.encode(chunk[which].astype(np.int32), MODEL, predictor.predict(step, which + lo))
+            coded_symbols, probabilities = chunk[which].astype(np.int32), predictor.predict(step, which + lo)
+            encoder.encode(coded_symbols, MODEL, probabilities)
+            if observe is not None:
+                observe(step, which + lo, coded_symbols, probabilities)
         predictor.update(step, lo, chunk, coded[span])
     return encoder.get_compressed().tobytes()
 
 
-def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: bytes) -> np.ndarray:
+def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: bytes,
+           after_step: Callable[[int, np.ndarray], None] | None = None) -> np.ndarray:
+    """after_step(step, symbols) is called once each step's symbols are all decoded (the array is still
+    being filled: only steps up to `step` are final)."""
     if len(data) % 4:
         raise CorruptArchiveError("range-coded stream has a partial word")
     decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
@@ -85,4 +95,6 @@ def decode(predictor: SteppedPredictor, rows: Rows, coded: np.ndarray, data: byt
             except Exception as error:  # constriction raises AssertionError on impossible data
                 raise CorruptArchiveError(f"range-coded stream is corrupt ({error})") from None
         predictor.update(step, lo, chunk, coded[span])
+        if after_step and span.stop == rows.col_start[step + 1]:
+            after_step(step, symbols)
     return symbols

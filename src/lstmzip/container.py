@@ -1,9 +1,10 @@
-"""The archive container, version 2.0 (docs/FORMAT.md is the specification).
+"""The archive container, version 2.0 (docs/FORMAT.md is the specification); reads 1.0 too.
 
-A file is one or more members, each header | block* | index | footer (as `cat a.lz b.lz` makes). All
-integers little-endian. Every part carries a CRC32; each block also carries the xxh64 of its decoded
-bytes. Readers check every size against sane maxima and against what remains before reading or
-allocating. Readers accept versions 1.x (one member's layout is the same) and 2.x.
+A file is one or more members, each header | block* | statistics? | index | footer (as `cat a.lz b.lz`
+makes). All integers little-endian. Every part carries a CRC32; each block also carries the xxh64 of its
+decoded bytes. Readers check every size against sane maxima and against what remains before reading or
+allocating. Readers accept versions 1.x (a 1.0 member is a 2.0 member without a statistics section) and
+2.x.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .errors import CorruptArchiveError
 from .fastq import MAX_RECORD_BYTES  # a block exceeds its byte limit by at most one record
@@ -21,7 +22,7 @@ MAGIC = b"\x89LZQ"
 FOOTER_MAGIC = b"LZQ\x89"
 LZIP_MAGIC = b"LZIP"
 VERSION = (2, 0)
-READABLE_MAJORS = (1, 2)
+READABLE_MAJORS = (1, 2)  # 1.0 archives are 2.0 archives without a statistics section
 MAX_HEADER_JSON = 1 << 20
 MAX_MODELS = 1 << 24
 N_STREAMS = 5
@@ -29,6 +30,9 @@ N_STREAMS = 5
 _HEAD = struct.Struct("<4sBBHI")  # magic, major, minor, flags, json length
 _BLOCK = struct.Struct(f"<cIQQB{N_STREAMS}Q{N_STREAMS}IQ")  # tag, records, raw, bases, n, sizes, crcs, xxh64
 _INDEX_ENTRY = struct.Struct("<QQQQQ")  # offset, stored bytes, records, raw bytes, bases
+_SECTION = struct.Struct("<cBI")  # tag, version of its payload, payload length; then payload, CRC32
+SECTION_OVERHEAD = _SECTION.size + 4
+MAX_SECTION = 1 << 20
 _FOOTER = struct.Struct("<QQQQI4s")  # index offset, blocks, records, raw bytes, crc of the first 32 bytes, magic
 FOOTER_SIZE = _FOOTER.size
 READ_CHUNK = 1 << 24
@@ -93,7 +97,12 @@ class ArchiveWriter:
         for stream in streams:
             self._write(stream)
 
-    def close(self) -> None:
+    def close(self, statistics: tuple[int, bytes] | None = None) -> None:
+        """statistics: (version, payload) of the statistics section, written between the blocks and the
+        index (where a streamed archive can still put what it learnt while writing the blocks)."""
+        if statistics is not None:
+            head = _SECTION.pack(b"S", statistics[0], len(statistics[1])) + statistics[1]
+            self._write(head + struct.pack("<I", _crc(head)))
         index_offset = self.offset
         index = b"I" + struct.pack("<Q", len(self.index)) + b"".join(
             _INDEX_ENTRY.pack(b.offset, b.stored, b.records, b.raw_size, b.bases) for b in self.index)
@@ -134,14 +143,23 @@ def read_header(f: BinaryIO, start: bytes = b"") -> tuple[dict, bytes, int]:
     return header, models, _HEAD.size + length + 4 + len(models) + 4
 
 
-def read_blocks(f: BinaryIO, params: dict, header_size: int, paired: bool = False
-                ) -> Iterator[tuple[BlockInfo, list[bytes]]]:
-    """Yield each block of one member with its streams, CRC-checked, then check the member's index and
-    footer. Works on pipes: nothing is seeked. What follows the member is next_member's to read."""
+def read_blocks(f: BinaryIO, params: dict, header_size: int, paired: bool = False,
+                statistics: Callable[[int, bytes], None] | None = None) -> Iterator[tuple[BlockInfo, list[bytes]]]:
+    """Yield each block of one member with its streams, CRC-checked, then check the member's statistics
+    section (given to statistics(version, payload)), index and footer. Works on pipes: nothing is seeked.
+    What follows the member is next_member's to read."""
     offset = header_size
     seen: list[BlockInfo] = []
     while True:
         tag = _read_exact(f, 1, "block list")
+        if tag == b"S":  # at most one, after the last block
+            version, payload = _read_section(f, tag)
+            if statistics is not None:
+                statistics(version, payload)
+            offset += SECTION_OVERHEAD + len(payload)
+            tag = _read_exact(f, 1, "index")
+            if tag != b"I":
+                raise CorruptArchiveError(f"archive is corrupt (unexpected byte at offset {offset})")
         if tag == b"I":
             break
         if tag != b"B":
@@ -177,6 +195,19 @@ def _read_block(f: BinaryIO, params: dict, offset: int, number: int, paired: boo
             raise CorruptArchiveError(f"block {number} is corrupt (checksum mismatch)")
         streams.append(stream)
     return BlockInfo(offset, _BLOCK.size + 4 + sum(sizes), records, raw_size, bases, sizes, crcs, digest), streams
+
+
+def _read_section(f: BinaryIO, tag: bytes) -> tuple[int, bytes]:
+    """The statistics section after its tag: (version, payload), CRC-checked."""
+    rest = _read_exact(f, _SECTION.size - 1, "statistics section")
+    _, version, length = _SECTION.unpack(tag + rest)
+    if length > MAX_SECTION:
+        raise CorruptArchiveError("archive statistics section is corrupt (too long)")
+    payload = _read_exact(f, length, "statistics section")
+    (crc,) = struct.unpack("<I", _read_exact(f, 4, "statistics section"))
+    if crc != _crc(tag + rest + payload):
+        raise CorruptArchiveError("archive statistics section is corrupt (checksum mismatch)")
+    return version, payload
 
 
 def next_member(f: BinaryIO) -> bytes | None:
@@ -248,12 +279,16 @@ class Member:
     header: dict
     models: bytes
     blocks: list[BlockInfo]
+    version: tuple[int, int]
+    statistics_offset: int | None = None  # its statistics section's, from the member's start; None: it has none
+    statistics_size: int = 0  # the section's bytes, framing included
 
 
 def read_members(f: BinaryIO) -> list[Member]:
     """Every member of a seekable archive, from their indexes: the last member's footer is at the end of
     the file, and each member's index says where it starts, so the walk goes back member by member
-    without reading any block."""
+    without reading any block. The space between a member's last block and its index is its statistics
+    section (or nothing); only the section's frame is checked here (read_statistics reads the rest)."""
     f.seek(0)
     read_header(f)  # a foreign or damaged start is named as such, before the walk from the end
     end = f.seek(0, 2)
@@ -279,29 +314,51 @@ def read_members(f: BinaryIO) -> list[Member]:
             raise CorruptArchiveError("archive footer does not match its index")
         f.seek(start)
         header, models, header_size = read_header(f)
+        f.seek(start + 4)
+        version = tuple(f.read(2))
         offset = header_size
-        for block in blocks:  # the blocks fill the member from its header to its index
+        for block in blocks:  # the blocks fill the member from its header to its statistics or index
             if block.offset != offset:
                 raise CorruptArchiveError("archive index is corrupt (blocks out of place)")
             offset += block.stored
-        if offset != index_offset:
+        if offset > index_offset:
             raise CorruptArchiveError("archive index is corrupt (blocks out of place)")
-        members.append(Member(start, end - start, header, models, blocks))
+        member = Member(start, end - start, header, models, blocks, version)
+        if offset < index_offset:
+            _locate_statistics(f, member, offset, index_offset)
+        members.append(member)
         end = start
     return members[::-1]
 
 
-def read_stream_sizes(f: BinaryIO, member: Member) -> dict:
-    """Stored bytes per stream, summed over a member's blocks, from the block headers (no decoding)."""
+def _locate_statistics(f: BinaryIO, member: Member, start: int, end: int) -> None:
+    """The statistics section must fill start..end of the member (offsets from its start) exactly."""
+    f.seek(member.offset + start)
+    head = f.read(_SECTION.size)
+    if len(head) < _SECTION.size or head[:1] != b"S" or end - start < SECTION_OVERHEAD:
+        raise CorruptArchiveError(f"archive is corrupt (unexpected byte at offset {start})")
+    if SECTION_OVERHEAD + _SECTION.unpack(head)[2] != end - start:
+        raise CorruptArchiveError("archive statistics section is corrupt (out of place)")
+    member.statistics_offset, member.statistics_size = start, end - start
+
+
+def read_statistics(f: BinaryIO, member: Member) -> tuple[int, bytes] | None:
+    """(version, payload) of a member's statistics section, CRC-checked, or None when it has none."""
+    if member.statistics_offset is None:
+        return None
+    f.seek(member.offset + member.statistics_offset)
+    return _read_section(f, f.read(1))
+
+
+def read_block_stream_sizes(f: BinaryIO, member: Member) -> list[dict]:
+    """Stored bytes per stream of each of a member's blocks, from the block headers (no decoding)."""
     from .streams import STREAM_NAMES
 
-    totals = dict.fromkeys(STREAM_NAMES, 0)
+    per_block = []
     for number, block in enumerate(member.blocks, 1):
         f.seek(member.offset + block.offset)
         head = f.read(_BLOCK.size + 4)
         if len(head) != _BLOCK.size + 4 or _crc(head[:-4]) != struct.unpack("<I", head[-4:])[0]:
             raise CorruptArchiveError(f"block {number} header is corrupt (checksum mismatch)")
-        sizes = _BLOCK.unpack(head[:-4])[5 : 5 + N_STREAMS]
-        for key, size in zip(STREAM_NAMES, sizes):
-            totals[key] += size
-    return totals
+        per_block.append(dict(zip(STREAM_NAMES, _BLOCK.unpack(head[:-4])[5 : 5 + N_STREAMS])))
+    return per_block

@@ -25,6 +25,9 @@ class FastqError(LstmzipError):
         self.line = line
         self.detail = message
 
+    def __reduce__(self):  # so that it crosses from a worker process intact
+        return FastqError, (self.line, self.detail)
+
 
 class CorruptArchiveError(LstmzipError):
     """The archive is damaged, truncated, or was not written by lstmzip."""

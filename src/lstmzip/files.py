@@ -29,7 +29,6 @@ MATE_MARKERS = "_.-"  # what separates a mate number from the name before it
 @dataclass
 class Result:
     stats: pipeline.Stats
-    archive_bytes: int | None = None  # compressing to a file: its size
     paired: bool = False
 
 
@@ -143,6 +142,12 @@ def decompressed_name(path: Path, stored: str | None) -> Path:
     raise LstmzipError(f"{path}: unknown suffix and no stored name; use -c or -o")
 
 
+def report_name(path: Path) -> Path:
+    """reads.lz -> reads.html, beside the archive (`lstmzip report`)."""
+    name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX) else path.name
+    return path.with_name(name + ".html")
+
+
 def _mtime(value) -> int | None:
     return value if type(value) is int else None
 
@@ -156,8 +161,7 @@ def _write_compressed(run: Callable[[BinaryIO], pipeline.Stats], target: Path | 
         stdout.flush()
         return Result(stats)
     with output_files([target], force, like) as (out,):
-        stats = run(out)
-        return Result(stats, out.tell())
+        return Result(run(out))
 
 
 def compress_file(name: str, output: str | None, to_stdout: bool, *, force: bool, level: int, threads: int,

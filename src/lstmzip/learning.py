@@ -9,13 +9,13 @@ so Keras trains on exactly the inputs the integer network later sees.
 
 from __future__ import annotations
 
-import multiprocessing
 import struct
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
-from . import mixing, packing
+from . import mixing, packing, workers
 from .errors import CorruptArchiveError
 from .logistic import STRETCH
 from .lstm import ONE, LSTMRunner, QuantLSTM
@@ -29,23 +29,57 @@ POSITION_SETS, CONFIDENCE_SETS = 8, 8
 MIX_SETS = POSITION_SETS * CONFIDENCE_SETS
 
 
-def base_features(start: np.ndarray, prev_code: np.ndarray) -> np.ndarray:
+@numba.njit(cache=True, nogil=True)
+def base_features(start, prev_code):
     """start: bool (n,), the first position of a row; prev_code: previous base code 0..4 (n,)."""
     features = np.zeros((len(start), BASE_FEATURES), dtype=np.int64)
-    features[:, 0] = np.where(start, ONE, 0)
-    features[np.arange(len(start)), 1 + prev_code] = np.where(start, 0, ONE)
+    for j in range(len(start)):
+        if start[j]:
+            features[j, 0] = ONE
+        else:
+            features[j, 1 + prev_code[j]] = ONE
     return features
 
 
-def quality_features(start, prev_char, base_code, position, table) -> np.ndarray:
+@numba.njit(cache=True, nogil=True)
+def quality_features(start, prev_char, base_code, position, table):
     """All arguments (n,): start of row, previous quality character, current base code, position in read;
     table maps a quality character to its normalised value."""
     features = np.zeros((len(start), QUALITY_FEATURES), dtype=np.int64)
-    features[:, 0] = np.where(start, ONE, 0)
-    features[:, 1] = np.where(start, 0, table[prev_char])
-    features[np.arange(len(start)), 2 + base_code] = ONE
-    features[:, 7] = np.minimum(position, 1023) * 16  # position / 256
+    for j in range(len(start)):
+        if start[j]:
+            features[j, 0] = ONE
+        else:
+            features[j, 1] = table[prev_char[j]]
+        features[j, 2 + base_code[j]] = ONE
+        features[j, 7] = min(position[j], 1023) * 16  # position / 256
     return features
+
+
+@numba.njit(cache=True, nogil=True)
+def _node_stretch(freq, out):
+    """A, C, G, T frequencies -> the stretched probabilities of the base model's three binary nodes (high
+    bit; low bit if it is 0; low bit if it is 1)."""
+    for j in range(len(freq)):
+        a, c, g, t = freq[j, 0], freq[j, 1], freq[j, 2], freq[j, 3]
+        out[j, 0] = STRETCH[min(4095, max(1, (g + t) * 4096 // (a + c + g + t)))]
+        out[j, 1] = STRETCH[min(4095, max(1, c * 4096 // (a + c)))]
+        out[j, 2] = STRETCH[min(4095, max(1, t * 4096 // (g + t)))]
+
+
+@numba.njit(cache=True, nogil=True)
+def _block_frequencies(freq, class_of, known, position, set_shift, out, sets):
+    """The network's frequencies mapped to the block's alphabet (1 for a character it never saw), and each
+    row's mixing weight set: its position range and the network's confidence (largest probability)."""
+    for j in range(len(freq)):
+        total, top = 0, 0
+        for s in range(freq.shape[1]):
+            total += freq[j, s]
+            top = max(top, freq[j, s])
+        for s in range(out.shape[1]):
+            out[j, s] = freq[j, class_of[s]] if known[s] else 1
+        confidence = min(top * CONFIDENCE_SETS // total, CONFIDENCE_SETS - 1)
+        sets[j] = min(position[j] >> set_shift, POSITION_SETS - 1) * CONFIDENCE_SETS + confidence
 
 
 @dataclass
@@ -115,39 +149,34 @@ class BaseLSTMRun:
 
     def begin_step(self, step: int, live: int, prev_code: np.ndarray) -> None:
         freq = self.runner.step(live, base_features(np.full(live, step == 0), prev_code[:live]))
-        a, c, g, t = freq.T
-        for node, (one, zero) in enumerate(((g + t, a + c), (c, a), (t, g))):
-            p = np.clip(one * 4096 // (one + zero), 1, 4095)
-            self.stretched[:live, node] = STRETCH[p]
+        _node_stretch(freq, self.stretched)
 
 
 class QualityLSTMRun:
     """The quality network over a block: per step, its frequencies for the block's alphabet, mixed
     geometrically with the context counts (weights learnt per position range)."""
 
-    def __init__(self, learned: QualityLSTM, block_alphabet: np.ndarray, base_columns: np.ndarray,
-                 col_start: np.ndarray, row_offset: np.ndarray, set_shift: int, rate: int):
+    def __init__(self, learned: QualityLSTM, block_alphabet: np.ndarray, base_codes, row_offset: np.ndarray,
+                 set_shift: int, rate: int):
+        """base_codes(step, live): the codes (0-3, 4 = other) of the bases at this step of rows 0..live-1."""
         self.runner = LSTMRunner(learned.model, len(row_offset))
         self.table = learned.table()
         self.block_alphabet = block_alphabet
-        self.class_of = np.searchsorted(learned.alphabet, block_alphabet)
-        self.known = (self.class_of < len(learned.alphabet)) & (
-            learned.alphabet[np.minimum(self.class_of, len(learned.alphabet) - 1)] == block_alphabet)
-        self.base_columns, self.col_start, self.row_offset = base_columns, col_start, row_offset
+        self.class_of = np.minimum(np.searchsorted(learned.alphabet, block_alphabet), len(learned.alphabet) - 1)
+        self.known = learned.alphabet[self.class_of] == block_alphabet
+        self.base_codes, self.row_offset = base_codes, row_offset
         self.set_shift, self.rate = set_shift, rate
         self.weights = np.tile(np.array([mixing.WEIGHT_ONE, mixing.WEIGHT_ONE // 2], dtype=np.int64), (MIX_SETS, 1))
 
     def begin_step(self, step: int, live: int, prev_symbol: np.ndarray) -> None:
         position = self.row_offset[:live] + step
-        base_code = self.base_columns[self.col_start[step] : self.col_start[step] + live]
+        base_code = self.base_codes(step, live)
         features = quality_features(np.full(live, step == 0), self.block_alphabet[prev_symbol[:live]], base_code,
                                     position, self.table)
-        freq = self.runner.step(live, features)
-        self.freq = np.ones((live, len(self.block_alphabet)), dtype=np.int64)  # unknown to the network: rare
-        self.freq[:, self.known] = freq[:, self.class_of[self.known]]
-        # weights per position range and per confidence of the network (its largest probability)
-        confidence = np.minimum(freq.max(axis=1) * CONFIDENCE_SETS // freq.sum(axis=1), CONFIDENCE_SETS - 1)
-        self.sets = np.minimum(position >> self.set_shift, POSITION_SETS - 1) * CONFIDENCE_SETS + confidence
+        self.freq = np.empty((live, len(self.block_alphabet)), dtype=np.int64)
+        self.sets = np.empty(live, dtype=np.int64)
+        _block_frequencies(self.runner.step(live, features), self.class_of, self.known, position, self.set_shift,
+                           self.freq, self.sets)
 
     def mix(self, step: int, rows: np.ndarray, freq: np.ndarray) -> np.ndarray:
         n, k = freq.shape
@@ -216,7 +245,7 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
     alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     sample = qual[: min(len(qual), 1 << 20)].astype(np.float64)
     mean_x16, std_x16 = int(round(sample.mean() * 16)), max(16, int(round(sample.std() * 16)))
-    candidates = {"bases": lambda: base_training_set(seq, lengths, train, steps)}
+    candidates = {"bases": lambda: base_training_set(seq, lengths, train, steps)} if settings["bases"] else {}
     if len(alphabet) > 1:
         table = QualityLSTM(None, alphabet, mean_x16, std_x16).table()
         candidates["qualities"] = lambda: quality_training_set(seq, qual, lengths, train, steps, alphabet, table)
@@ -229,8 +258,9 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
         n_classes = 4 if kind == "bases" else len(alphabet)
         jobs.append((inputs, targets, mask, n_classes, settings[kind]["hidden"], settings[kind]["epochs"],
                      settings["seed"]))
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        trained_models = dict(zip(candidates, pool.starmap(train_lstm, jobs)))
+    with workers.Pool(1, "spawn") as pool:
+        tasks = [pool.submit(train_lstm, *job) for job in jobs]
+        trained_models = {kind: task.get() for kind, task in zip(candidates, tasks)}
 
     for kind, trained in trained_models.items():
         model = QuantLSTM.from_float(trained)

@@ -5,8 +5,8 @@ point, so the encoder and every decoder compute identical probabilities on any C
 count and batch size:
 
 - weights are int8 times an integer step per tensor, at scale 2^12; activations are at scale 2^12;
-- matrix products run through float64 BLAS on these integers: every partial sum is an integer below 2^53,
-  so the result is exact whatever order the kernel adds in;
+- products are sums of integers, exact in their dtype (float64, or float32 where every partial sum
+  stays below 2^24), so the result is exact whatever order the machine adds in;
 - sigmoid, tanh and exp come from integer tables computed with the decimal module (correctly rounded,
   the same on every platform);
 - the output is an integer frequency per symbol.
@@ -18,38 +18,18 @@ logit per symbol, then softmax.
 from __future__ import annotations
 
 import struct
-from decimal import Decimal, localcontext
 
 import numba
 import numpy as np
 
 from .errors import CorruptArchiveError
+from .tables import ACTIVATION_RANGE, FRACTION_BITS, ONE, SOFTMAX_RANGE, TABLE_SHIFT, load
 
-FRACTION_BITS = 12
-ONE = 1 << FRACTION_BITS
-ACTIVATION_RANGE = 8 * ONE  # sigmoid and tanh inputs are clipped to [-8, 8)
-TABLE_SHIFT = 4  # table step: 16 / 4096 = 1/256
-SOFTMAX_RANGE = 16 * ONE  # logits more than 16 below the largest get the smallest frequency
-FREQUENCY_BITS = 16
 MAX_STEP = 1 << 12  # weights up to 127 in magnitude
-STEP_ROWS = 1 << 14  # rows per matrix product in a step
-
-
-def _table(function) -> np.ndarray:
-    with localcontext() as context:
-        context.prec = 40
-        points = (Decimal(i * (1 << TABLE_SHIFT) - ACTIVATION_RANGE + (1 << (TABLE_SHIFT - 1))) / ONE
-                  for i in range(2 * ACTIVATION_RANGE >> TABLE_SHIFT))
-        return np.array([int((function(x) * ONE).to_integral_value()) for x in points], dtype=np.int64)
-
-
-SIGMOID = _table(lambda x: 1 / (1 + (-x).exp()))
-TANH = _table(lambda x: ((2 * x).exp() - 1) / ((2 * x).exp() + 1))
-with localcontext() as _context:
-    _context.prec = 40
-    # EXP[d] = 2^16 * e^(-(d + 1/2) / 256): softmax numerators for a logit d/256 below the largest
-    EXP = np.array([max(1, int((Decimal(1 << FREQUENCY_BITS) * (-(Decimal(d) + Decimal("0.5")) / 256).exp())
-                               .to_integral_value())) for d in range(SOFTMAX_RANGE >> TABLE_SHIFT)], dtype=np.int64)
+STEP_ROWS = 1 << 11  # rows per slice of a step: the slice's gate sums (2 x 1 MiB for hidden 32) stay in cache
+_TABLES = load()
+SIGMOID, TANH = _TABLES["SIGMOID"], _TABLES["TANH"]  # at the midpoints of 1/256 steps of [-8, 8), scale 2^12
+EXP = _TABLES["EXP"]  # EXP[d] = 2^16 e^(-(d + 1/2) / 256): softmax numerators for a logit d/256 below the top
 
 
 def quantise(weights: np.ndarray) -> tuple[np.ndarray, int]:
@@ -68,12 +48,20 @@ class QuantLSTM:
     def __init__(self, n_inputs: int, hidden: int, n_classes: int, tensors: dict[str, tuple[np.ndarray, int]]):
         self.n_inputs, self.hidden, self.n_classes = n_inputs, hidden, n_classes
         self.tensors = tensors  # name -> (int8 values, step)
-        # everything at scale 2^12, as float64 for BLAS (exact: small integers)
-        scaled = {name: values.astype(np.int64) * step for name, (values, step) in tensors.items()}
-        self.input_weights = np.vstack([scaled["kernel"], scaled["recurrent_kernel"]]).astype(np.float64)
-        self.bias = scaled["bias"]
-        self.dense = scaled["dense_kernel"].astype(np.float64)
-        self.dense_bias = scaled["dense_bias"]
+        values = {name: v for name, (v, _) in tensors.items()}
+        self.steps = np.array([tensors[name][1] for name in ("kernel", "recurrent_kernel", "dense_kernel")],
+                              dtype=np.int64)
+        # Products run on the int8 values; their steps are applied after, in integers.
+        self.kernel = values["kernel"].astype(np.float64)
+        # an input sum is at most (the largest feature) * kernel_abs_sum
+        self.kernel_abs_sum = int(np.abs(values["kernel"].astype(np.int64)).max(axis=1, initial=0).sum())
+        # the hidden state is at most 2^12 in magnitude, so these sums are below 2^24 for hidden <= 32
+        largest = max(int(np.abs(values[name].astype(np.int64)).max(initial=0))
+                      for name in ("recurrent_kernel", "dense_kernel"))
+        self.recurrent = values["recurrent_kernel"].astype(_exact_float_type(hidden * largest * ONE))
+        self.dense = values["dense_kernel"].astype(self.recurrent.dtype)
+        self.bias = values["bias"].astype(np.int64) * tensors["bias"][1]  # at scale 2^12
+        self.dense_bias = values["dense_bias"].astype(np.int64) * tensors["dense_bias"][1]
 
     @classmethod
     def from_float(cls, trained) -> "QuantLSTM":
@@ -121,43 +109,49 @@ class QuantLSTM:
         return cls(n_inputs, hidden, n_classes, tensors)
 
 
-@numba.njit(cache=True, inline="always")
-def _table_index(products, bias):
-    """A gate's pre-activation (float64 products at scale 2^24, plus bias at 2^12) as an index into the
-    activation tables."""
-    v = np.int64(np.floor(products / ONE)) + bias
-    return (min(ACTIVATION_RANGE - 1, max(-ACTIVATION_RANGE, v)) + ACTIVATION_RANGE) >> TABLE_SHIFT
+SIGMOID32, TANH32 = SIGMOID.astype(np.int32), TANH.astype(np.int32)  # for the cell: every value fits 32 bits
 
 
-@numba.njit(cache=True)
-def _cell(gates, bias, cell, hidden_out):
-    """One LSTM step for rows 0..n-1 given their gate products; updates cell and hidden_out in place."""
-    h = cell.shape[1]
-    for j in range(gates.shape[0]):
-        for u in range(h):
-            i_gate = SIGMOID[_table_index(gates[j, u], bias[u])]
-            f_gate = SIGMOID[_table_index(gates[j, h + u], bias[h + u])]
-            g_value = TANH[_table_index(gates[j, 2 * h + u], bias[2 * h + u])]
-            o_gate = SIGMOID[_table_index(gates[j, 3 * h + u], bias[3 * h + u])]
-            c = (f_gate * cell[j, u] + i_gate * g_value) >> FRACTION_BITS
+@numba.njit(cache=True, nogil=True)
+def _cell(input_sums, recurrent_sums, steps, bias, cell, hidden):
+    """The gates, cell and hidden state of rows 0..n-1 from their exact weighted sums (cell and hidden are
+    updated in place). A gate's pre-activation is the two sums times their steps (scale 2^24, exact in
+    float64) plus the bias (scale 2^12), floored to scale 2^12; it indexes the activation tables."""
+    n, h = cell.shape
+    input_step, recurrent_step = np.float64(steps[0]), np.float64(steps[1])
+    bias_values = bias.astype(np.float64)
+    index = np.empty(4 * h, dtype=np.int32)
+    for j in range(n):
+        for g in range(4 * h):
+            v = np.floor((input_step * np.float64(input_sums[j, g]) + recurrent_step * np.float64(recurrent_sums[j, g]))
+                         * (1.0 / ONE)) + bias_values[g]
+            v = min(ACTIVATION_RANGE - 1.0, max(-ACTIVATION_RANGE * 1.0, v))
+            index[g] = np.int32((v + ACTIVATION_RANGE) * (1.0 / (1 << TABLE_SHIFT)))
+        for u in range(h):  # Keras' gate order: input, forget, candidate cell, output
+            c = (SIGMOID32[index[h + u]] * cell[j, u] + SIGMOID32[index[u]] * TANH32[index[2 * h + u]]) >> FRACTION_BITS
             c = min(ACTIVATION_RANGE - 1, max(-ACTIVATION_RANGE, c))
             cell[j, u] = c
-            hidden_out[j, u] = (o_gate * TANH[(c + ACTIVATION_RANGE) >> TABLE_SHIFT]) >> FRACTION_BITS
+            hidden[j, u] = (SIGMOID32[index[3 * h + u]] * TANH32[(c + ACTIVATION_RANGE) >> TABLE_SHIFT]) >> FRACTION_BITS
 
 
-@numba.njit(cache=True)
-def _softmax(logits, bias, out):
-    """logits: float64 (n, K) at scale 2^24 -> integer frequencies (n, K), each >= 1."""
-    n, k = logits.shape
+@numba.njit(cache=True, nogil=True)
+def _softmax(logit_sums, step, bias, out):
+    """Exact dense sums (times their step: scale 2^24) plus the bias -> integer frequencies, each >= 1."""
+    n, k = logit_sums.shape
     values = np.empty(k, dtype=np.int64)
     for j in range(n):
         top = -(1 << 62)
         for s in range(k):
-            values[s] = np.int64(np.floor(logits[j, s] / ONE)) + bias[s]
+            values[s] = ((step * np.int64(logit_sums[j, s])) >> FRACTION_BITS) + bias[s]
             top = max(top, values[s])
         for s in range(k):
-            d = min(top - values[s], SOFTMAX_RANGE - 1)
-            out[j, s] = EXP[d >> TABLE_SHIFT]
+            out[j, s] = EXP[min(top - values[s], SOFTMAX_RANGE - 1) >> TABLE_SHIFT]
+
+
+def _exact_float_type(largest_sum: int):
+    """float32 holds every integer below 2^24 exactly (and BLAS multiplies it twice as fast as float64):
+    a product of integers whose every partial sum stays below that bound is exact in any order."""
+    return np.float32 if largest_sum < 1 << 24 else np.float64
 
 
 class LSTMRunner:
@@ -165,22 +159,23 @@ class LSTMRunner:
 
     def __init__(self, model: QuantLSTM, n_rows: int):
         self.model = model
-        self.state = np.zeros((n_rows, model.n_inputs + model.hidden), dtype=np.float64)  # [inputs | hidden]
-        self.cell = np.zeros((n_rows, model.hidden), dtype=np.int64)
+        self.hidden = np.zeros((n_rows, model.hidden), dtype=model.recurrent.dtype)
+        self.cell = np.zeros((n_rows, model.hidden), dtype=np.int32)  # within [-2^15, 2^15)
 
     def step(self, live: int, features: np.ndarray) -> np.ndarray:
-        """features: int (live, n_inputs) at scale 2^12 for rows 0..live-1. Returns int64 (live, K)
+        """features: int64 (live, n_inputs) at scale 2^12 for rows 0..live-1. Returns int64 (live, K)
         frequencies predicting this position's symbol from the features and the state before it.
-        Rows are independent, so they go through in slices that bound the temporary arrays."""
+        Rows are independent: they go through in slices whose temporary sums stay in cache."""
         m = self.model
         freqs = np.empty((live, m.n_classes), dtype=np.int64)
+        # the input sums' bound depends on the features' range: checked per step, exact either way
+        largest = int(np.abs(features).max(initial=0)) * m.kernel_abs_sum
+        kernel = m.kernel.astype(_exact_float_type(largest), copy=False)
         for lo in range(0, live, STEP_ROWS):
             hi = min(live, lo + STEP_ROWS)
-            state = self.state[lo:hi]
-            state[:, : m.n_inputs] = features[lo:hi]
-            gates = state @ m.input_weights
-            hidden = np.empty((hi - lo, m.hidden), dtype=np.float64)
-            _cell(gates, m.bias, self.cell[lo:hi], hidden)
-            state[:, m.n_inputs :] = hidden
-            _softmax(hidden @ m.dense, m.dense_bias, freqs[lo:hi])
+            hidden = self.hidden[lo:hi]
+            input_sums = features[lo:hi].astype(kernel.dtype) @ kernel
+            recurrent_sums = hidden @ m.recurrent
+            _cell(input_sums, recurrent_sums, m.steps, m.bias, self.cell[lo:hi], hidden)
+            _softmax(hidden @ m.dense, m.steps[2], m.dense_bias, freqs[lo:hi])
         return freqs

@@ -7,20 +7,14 @@ gains weight and one that does not loses it. Logarithms are in 1/256 bit, from a
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
-
 import numba
 import numpy as np
 
-LOG_UNIT = 256  # logarithms are in 1/256 bit
-with localcontext() as _context:
-    _context.prec = 40
-    # log2(1 + i/1024) in 1/256 bit, for mantissas 1024..2047
-    LOG_MANTISSA = np.array([int((Decimal(1024 + i).ln() / Decimal(2).ln() * LOG_UNIT - 10 * LOG_UNIT)
-                                 .to_integral_value()) for i in range(1024)], dtype=np.int64)
-    # 2^16 * 2^(-d/256): frequencies for log values d/256 bit below the largest
-    EXP2 = np.array([max(1, int((Decimal(65536) * (Decimal(2) ** (-Decimal(d) / LOG_UNIT))).to_integral_value()))
-                     for d in range(16 * LOG_UNIT)], dtype=np.int64)
+from .tables import LOG_UNIT, load
+
+_TABLES = load()
+LOG_MANTISSA = _TABLES["LOG_MANTISSA"]  # log2(1 + i/1024) in 1/256 bit, for mantissas 1024..2047
+EXP2 = _TABLES["EXP2"]  # 2^16 * 2^(-d/256): frequencies for log values d/256 bit below the largest
 WEIGHT_ONE = 1 << 16
 
 
@@ -38,7 +32,26 @@ def log2_fixed(x):
     return (e + 10) * LOG_UNIT + LOG_MANTISSA[y - 1024]
 
 
-@numba.njit(cache=True)
+def _log2_table(size: int) -> np.ndarray:
+    """log2_fixed(x) for x < size, computed at once: e = floor(log2 x) (exact from frexp for integers), then
+    the 11-bit mantissa x / 2^(e - 10) looks up its fraction."""
+    x = np.arange(size, dtype=np.int64)
+    x[0] = 1  # log2(0) is never asked for
+    e = np.frexp(x.astype(np.float64))[1].astype(np.int64) - 1
+    shift = e - 10
+    mantissa = np.where(shift >= 0, x >> np.maximum(shift, 0), x << np.maximum(-shift, 0))
+    return e * LOG_UNIT + LOG_MANTISSA[mantissa - 1024]
+
+
+LOG2 = _log2_table((1 << 16) + 1)  # every count and every network frequency is at most 2^16
+
+
+@numba.njit(cache=True, inline="always")
+def _log2(x):
+    return LOG2[x] if x < len(LOG2) else log2_fixed(x)
+
+
+@numba.njit(cache=True, nogil=True)
 def mix(freq_a, freq_b, weights, sets, log_a, log_b, out):
     """freq_a, freq_b: int64 (n, K) frequencies >= 1. Fills log_a, log_b (log2 probabilities, for the
     update) and out (mixed frequencies >= 1)."""
@@ -50,12 +63,12 @@ def mix(freq_a, freq_b, weights, sets, log_a, log_b, out):
         for s in range(k):
             total_a += freq_a[j, s]
             total_b += freq_b[j, s]
-        norm_a, norm_b = log2_fixed(total_a), log2_fixed(total_b)
+        norm_a, norm_b = _log2(total_a), _log2(total_b)
         w_a, w_b = weights[sets[j], 0], weights[sets[j], 1]
         top = np.int64(-(1 << 62))
         for s in range(k):
-            la = log2_fixed(freq_a[j, s]) - norm_a
-            lb = log2_fixed(freq_b[j, s]) - norm_b
+            la = _log2(freq_a[j, s]) - norm_a
+            lb = _log2(freq_b[j, s]) - norm_b
             log_a[j, s] = la
             log_b[j, s] = lb
             mixed[s] = (w_a * la + w_b * lb) >> 16
@@ -64,7 +77,7 @@ def mix(freq_a, freq_b, weights, sets, log_a, log_b, out):
             out[j, s] = EXP2[min(top - mixed[s], len(EXP2) - 1)]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def learn(symbols, coded, out, log_a, log_b, sets, weights, rate):
     """One gradient step per weight set along the mean gradient of the chunk's coding cost."""
     n, k = out.shape

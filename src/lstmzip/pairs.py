@@ -13,7 +13,7 @@ from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
-from . import pipeline
+from . import levels, pipeline
 from .errors import FastqError, LstmzipError
 from .fastq import (MAX_RECORD_BYTES, READ_CHUNK, Block, open_input, read_blocks, record_too_long,
                     refuse_incomplete_record)
@@ -132,7 +132,7 @@ def compress_pair(first: BinaryIO, second: BinaryIO, dst: BinaryIO, level: int, 
                   learned: Learned | None = None, block_bytes: int | None = None,
                   mate1_names: bool = False) -> pipeline.Stats:
     """Write a paired archive of two FASTQ streams; mates: each file's stored name and mtime."""
-    params = pipeline.compression_params(level, block_bytes)
+    params = levels.params_for_level(level, block_bytes)
     source = PairedInput(first, second, (mates[0]["name"] or "mate 1", mates[1]["name"] or "mate 2"))
     about = {"name": None, "mtime": None, "pair": [{"name": m["name"], "mtime": m["mtime"]} for m in mates]}
     return pipeline.compress_blocks(source.blocks(params), dst, level, params, threads, about, progress, learned,

@@ -8,10 +8,6 @@ one-block file keeps two workers busy. At most a few blocks are in flight, which
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-import os
-import signal
-import sys
 import time
 from collections import deque
 from functools import partial
@@ -21,7 +17,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import numpy as np
 import xxhash
 
-from . import __version__, container, learning, levels, streams
+from . import __version__, container, costs, learning, levels, streams, workers
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import Block, format_block, read_blocks
 from .learning import Learned
@@ -36,82 +32,32 @@ class Stats:
     stream_bytes: dict = field(default_factory=lambda: dict.fromkeys(streams.STREAM_NAMES, 0))
     seconds: float = 0.0
     learning: dict = field(default_factory=dict)
+    untrained_because: str | None = None  # why no network was trained, for -v
+    archive_bytes: int = 0  # compressing: what was written
+    statistics_bytes: int = 0  # compressing: the statistics section, framing included
     blocks: int = 0
     members: int = 0
     mate1_names_bytes: int = 0  # paired archives, if asked for: mate 1's names coded alone (the rest is mate 2's)
 
 
-class _Done:
-    """The result of a task run in this process, with the interface of multiprocessing's AsyncResult."""
-
-    def __init__(self, fn: Callable, args: tuple):
-        try:
-            self.value, self.error = fn(*args), None
-        except Exception as error:  # raised where a worker's would be: at get()
-            self.value, self.error = None, error
-
-    def get(self):
-        if self.error is not None:
-            raise self.error
-        return self.value
+def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm) -> tuple[bytes, costs.Costs]:
+    """The bases stream and what its symbols cost (for the statistics section)."""
+    spent = costs.Costs.for_reads(lengths)
+    return streams.encode_bases(seq, lengths, params, lstm, spent), spent
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+def _encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm, seq) -> tuple[bytes, costs.Costs]:
+    spent = costs.Costs.for_reads(lengths)
+    return streams.encode_qualities(qual, lengths, params, lstm, seq, spent), spent
 
 
-class Workers:
-    """Up to N processes for tasks; with one thread, tasks run in this process. On an error or Ctrl-C the
-    processes are killed at once rather than left to finish their tasks."""
-
-    def __init__(self, threads: int):
-        self.threads = (os.cpu_count() or 1) if threads == 0 else threads
-        self.pool = None
-
-    def __enter__(self):
-        if self.threads > 1:
-            # Ctrl-C or SIGTERM while forking would raise in an at-fork handler, where Python prints and
-            # drops the exception (and the work went on): note them while the workers are forked, and
-            # raise them once the pool exists.
-            caught: list[int] = []
-            previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
-                        for signum in STOP_SIGNALS}
-            try:
-                self.pool = multiprocessing.get_context("fork").Pool(self.threads, initializer=_worker_signals)
-            finally:
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
-            try:
-                if caught:
-                    signal.raise_signal(caught[0])  # runs the handler lstmzip had: KeyboardInterrupt, exit 143
-            except BaseException:
-                self.__exit__(*sys.exc_info())
-                raise
-        return self
-
-    def submit(self, fn: Callable, *args):
-        return self.pool.apply_async(fn, args) if self.pool else _Done(fn, args)
-
-    def __exit__(self, kind, error, traceback):
-        if self.pool:
-            if kind is None:
-                self.pool.close()
-            else:
-                self.pool.terminate()
-            self.pool.join()
-
-
-def _worker_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() must kill
-
-
-def _encode_block(workers: Workers, block: Block, params: dict, learned: Learned) -> list:
+def _encode_block(pool, block: Block, params: dict, learned: Learned) -> list:
     return [
-        workers.submit(streams.encode_layout, block),
-        workers.submit(streams.encode_lengths, block.lengths),
-        workers.submit(encode_names, block.names),
-        workers.submit(streams.encode_bases, block.seq, block.lengths, params, learned.bases),
-        workers.submit(streams.encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
+        pool.submit(streams.encode_layout, block),
+        pool.submit(streams.encode_lengths, block.lengths),
+        pool.submit(encode_names, block.names),
+        pool.submit(_encode_bases, block.seq, block.lengths, params, learned.bases),
+        pool.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
     ]
 
 
@@ -125,11 +71,16 @@ def _coded_size(block: Block, params: dict, kind: str, learned: Learned, reads: 
     return len(streams.encode_qualities(block.qual[index], lengths, params, learned.qualities, seq))
 
 
-def _learn(block: Block | None, params: dict) -> Learned:
+def _learn(block: Block | None, params: dict) -> tuple[Learned, str | None]:
+    """The networks for this input, or none and why not (for -v)."""
     training = params["training"]
-    if block is None or training is None or len(block.seq) < training["min_symbols"]:
-        return Learned()  # -1 never trains; small inputs cannot pay for the weights
-    return learning.fit(block.seq, block.qual, block.lengths, training, partial(_coded_size, block, params))
+    if training is None:
+        return Learned(), "this level trains no network"
+    if block is None or len(block.seq) < training["min_symbols"]:
+        return Learned(), (f"the first block has {0 if block is None else len(block.seq):,} bases; this level "
+                           f"trains from {training['min_symbols']:,} (below, training costs more than it saves)")
+    fitted = learning.fit(block.seq, block.qual, block.lengths, training, partial(_coded_size, block, params))
+    return fitted, None if fitted.report else "the sample was too small to train on"
 
 
 def _digest(raw: bytes, block: Block) -> int:
@@ -138,21 +89,12 @@ def _digest(raw: bytes, block: Block) -> int:
     return xxhash.xxh64_intdigest(raw, seed=0 if block.mate1_newline else 1)
 
 
-def compression_params(level: int, block_bytes: int | None = None) -> dict:
-    """The level's parameters; block_bytes, if given, replaces the level's block size."""
-    params = levels.params_for_level(level)
-    if block_bytes is not None:
-        if not 1 <= block_bytes <= levels.MAX_BLOCK_BYTES:
-            raise ValueError(f"block size must be 1 to {levels.MAX_BLOCK_BYTES} bytes")
-        params["block_bytes"] = block_bytes
-    return params
-
-
 def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name: str | None = None,
                     mtime: int | None = None, progress: Callable[[int], None] | None = None,
                     learned: Learned | None = None, block_bytes: int | None = None) -> Stats:
-    """learned: use these models instead of training on the input (tests, golden files)."""
-    params = compression_params(level, block_bytes)
+    """learned: use these models instead of training on the input (tests, golden files);
+    block_bytes: cut blocks at this many input bytes instead of the level's size."""
+    params = levels.params_for_level(level, block_bytes)
     blocks = read_blocks(src, params["block_records"], params["block_bytes"])
     return compress_blocks(blocks, dst, level, params, threads, {"name": name, "mtime": mtime}, progress, learned)
 
@@ -166,7 +108,8 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     started = time.monotonic()
     blocks = iter(blocks)
     first = next(blocks, None)
-    learned = learned if learned is not None else _learn(first, params)
+    if learned is None:
+        learned, stats.untrained_because = _learn(first, params)
     stats.learning = learned.report
     # per-epoch losses and what each network saved, for reports; not the training time, which would make
     # the archive depend on the machine's load
@@ -177,10 +120,14 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     writer = container.ArchiveWriter(dst, header, learned.to_bytes())
     pending: deque = deque()
     depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written
+    spent = {"bases": costs.Costs(), "qualities": costs.Costs()}
 
     def finish_one() -> None:
         block, raw, parts, mate1 = pending.popleft()
         coded = [part.get() for part in parts]
+        for key, index in (("bases", 3), ("qualities", 4)):
+            coded[index], block_costs = coded[index]
+            spent[key] = spent[key].merged(block_costs)
         writer.write_block(block.records, len(raw), len(block.seq), coded, _digest(raw, block))
         stats.records += block.records
         stats.bases += len(block.seq)
@@ -193,35 +140,40 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
         if progress:
             progress(len(raw))
 
-    with Workers(threads) as workers:
+    with workers.for_threads(threads) as pool:
         for block in itertools.chain([first] if first else [], blocks):
             raw = format_block(block)
-            mate1 = workers.submit(encode_names, block.names[0::2]) if mate1_names else None
-            pending.append((block, raw, _encode_block(workers, block, params, learned), mate1))
+            mate1 = pool.submit(encode_names, block.names[0::2]) if mate1_names else None
+            pending.append((block, raw, _encode_block(pool, block, params, learned), mate1))
             while len(pending) > depth:
                 finish_one()
         while pending:
             finish_one()
-    writer.close()
+    # at most 1/1000 of the archive, which is at least what has been written so far
+    payload = costs.pack(spent["bases"], spent["qualities"], writer.offset // 1000 - container.SECTION_OVERHEAD)
+    writer.close((costs.VERSION, payload))
+    stats.statistics_bytes = len(payload) + container.SECTION_OVERHEAD
+    stats.archive_bytes = writer.offset
     stats.members = 1
     stats.seconds = time.monotonic() - started
     return stats
 
 
-def _decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndarray, params: dict,
-                                learned: Learned) -> tuple[np.ndarray, np.ndarray]:
-    """One task: the quality network reads the bases, so they are decoded first."""
-    seq = streams.decode_bases(bases, lengths, params, learned.bases)
-    return seq, streams.decode_qualities(qualities, lengths, params, learned.qualities, seq)
+def _decode_tasks(pool, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
+                  info: container.BlockInfo, threads: int) -> list:
+    names = pool.submit(decode_names, parts[2], info.records, info.raw_size)
+    if learned.qualities:  # the quality network reads the bases: one task, which decodes both in step
+        return [names, pool.submit(streams.decode_bases_and_qualities, parts[3], parts[4], lengths, params,
+                                   learned.bases, learned.qualities, threads)]
+    return [names, pool.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
+            pool.submit(streams.decode_qualities, parts[4], lengths, params)]
 
 
-def _decode_tasks(workers: Workers, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
-                  info: container.BlockInfo) -> list:
-    names = workers.submit(decode_names, parts[2], info.records, info.raw_size)
-    if learned.qualities:
-        return [names, workers.submit(_decode_bases_and_qualities, parts[3], parts[4], lengths, params, learned)]
-    return [names, workers.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
-            workers.submit(streams.decode_qualities, parts[4], lengths, params)]
+def check_statistics(version: int, payload: bytes) -> None:
+    """The statistics feed no decoding, but a damaged section is refused like any other damage (one of a
+    later version, which this lstmzip cannot read, only has its checksum checked)."""
+    if version == costs.VERSION:
+        costs.unpack(payload)
 
 
 @dataclass
@@ -281,8 +233,8 @@ def decode_members(src: BinaryIO, threads: int, progress: Callable[[int], None] 
                     stats.members += 1
                 if members is not None:
                     members.append(member)
-                for block_number, (info, parts) in enumerate(
-                        container.read_blocks(src, member.params, header_size, member.paired), 1):
+                for block_number, (info, parts) in enumerate(container.read_blocks(
+                        src, member.params, header_size, member.paired, check_statistics), 1):
                     yield member, block_number, info, parts
             except CorruptArchiveError as error:
                 raise in_member(number, error) from None
@@ -323,6 +275,8 @@ def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]
             results = [part.get() for part in parts]
             names = results[0]
             seq, qual = results[1] if len(results) == 2 else results[1:]  # one task or two
+        except workers.WorkerDied:
+            raise  # this machine's trouble, not the archive's
         except LstmzipError as error:
             raise member.error(CorruptArchiveError(f"block {number}: {error}")) from None
         except MemoryError:
@@ -342,7 +296,7 @@ def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]
             progress(len(raw))
         return Decoded(member, block, raw)
 
-    with Workers(threads) as workers:
+    with workers.for_threads(threads) as pool:
         for member, number, info, parts in stored:
             try:
                 layout, plus_texts, final = streams.decode_layout(parts[0], info.records, info.raw_size, member.paired)
@@ -353,7 +307,7 @@ def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]
                 raise member.error(CorruptArchiveError(f"block {number}: {error}")) from None
             for key, part in zip(streams.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
-            tasks = _decode_tasks(workers, parts, lengths, member.params, member.learned, info)
+            tasks = _decode_tasks(pool, parts, lengths, member.params, member.learned, info, workers.count(threads))
             pending.append((member, number, info, layout, plus_texts, final, lengths, tasks))
             while len(pending) > depth:
                 yield finish_one()

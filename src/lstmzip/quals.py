@@ -24,24 +24,41 @@ def _levels(alphabet: int, buckets: int) -> np.ndarray:
     return (np.arange(alphabet) * buckets // alphabet).astype(np.int64)
 
 
-@numba.njit(cache=True)
-def _predict(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, level3, n2, n3, position_shift,
-             counts, contexts, out):
-    """out: the context's integer counts (each >= 1) for each row."""
+@numba.njit(cache=True, nogil=True)
+def _contexts(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, level3, n2, n3, position_shift, contexts):
     n_changes = len(CHANGE_BUCKET) - 1
     inner = alphabet * n2 * n3
     for j in range(len(rows)):
         r = rows[j]
         position = min((row_offset[r] + step) >> position_shift, POSITION_BUCKETS - 1)
         ctx = (q1[r] * n2 + level2[q2[r]]) * n3 + level3[max(q2[r], q3[r])]
-        ctx = (position * inner + ctx) * CHANGE_BUCKETS + CHANGE_BUCKET[min(changes[r], n_changes)]
-        contexts[r] = ctx
-        base = ctx * alphabet
+        contexts[r] = (position * inner + ctx) * CHANGE_BUCKETS + CHANGE_BUCKET[min(changes[r], n_changes)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _counts(rows, contexts, counts, alphabet):
+    """Each row's context counts (each >= 1), for mixing."""
+    out = np.empty((len(rows), alphabet), dtype=np.int64)
+    for j in range(len(rows)):
+        base = contexts[rows[j]] * alphabet
         for s in range(alphabet):
             out[j, s] = counts[base + s]
+    return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
+def _probabilities(rows, contexts, counts, totals, alphabet):
+    """Each row's context counts divided by their total (kept equal to their sum)."""
+    out = np.empty((len(rows), alphabet), dtype=np.float64)
+    for j in range(len(rows)):
+        ctx = contexts[rows[j]]
+        total = np.float64(totals[ctx])
+        for s in range(alphabet):
+            out[j, s] = counts[ctx * alphabet + s] / total
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, totals, contexts, increment, total_limit):
     for j in range(len(symbols)):
         r = first_row + j
@@ -62,6 +79,20 @@ def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, to
         q3[r] = q2[r]
         q2[r] = q1[r]
         q1[r] = s
+
+
+@numba.njit(cache=True, nogil=True)
+def _normalised(freq):
+    """Integer frequencies -> probabilities, each row divided by its (exact) integer sum."""
+    n, k = freq.shape
+    out = np.empty((n, k), dtype=np.float64)
+    for j in range(n):
+        total = 0
+        for s in range(k):
+            total += freq[j, s]
+        for s in range(k):
+            out[j, s] = freq[j, s] / np.float64(total)
+    return out
 
 
 class QualityModel:
@@ -117,12 +148,11 @@ class QualityModel:
             self.lstm.begin_step(step, live, self.q1)
 
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
-        freq = np.empty((len(rows), self.alphabet), dtype=np.int64)
-        _predict(rows, step, self.alphabet, self.row_offset, self.q1, self.q2, self.q3, self.changes, self.level2,
-                 self.level3, self.n2, self.n3, self.position_shift, self.counts, self.contexts, freq)
+        _contexts(rows, step, self.alphabet, self.row_offset, self.q1, self.q2, self.q3, self.changes, self.level2,
+                  self.level3, self.n2, self.n3, self.position_shift, self.contexts)
         if self.lstm:
-            freq = self.lstm.mix(step, rows, freq)
-        return freq / freq.sum(axis=1, keepdims=True, dtype=np.float64)
+            return _normalised(self.lstm.mix(step, rows, _counts(rows, self.contexts, self.counts, self.alphabet)))
+        return _probabilities(rows, self.contexts, self.counts, self.totals, self.alphabet)
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
         _update(first_row, symbols, coded, self.alphabet, self.q1, self.q2, self.q3, self.changes, self.counts, self.totals,

@@ -7,10 +7,13 @@ code them in parallel. Decoders check every count against the block header befor
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import coder, packing
 from .bases import BaseModel
+from .costs import Costs
 from .errors import CorruptArchiveError
 from .fastq import PLUS_OTHER, Block
 from .learning import BASE_CODE
@@ -62,17 +65,63 @@ def _base_model(params: dict, rows: Rows, lstm: QuantLSTM | None) -> BaseModel:
     return BaseModel(params["bases"], rows.n_rows, int(rows.col_start[-1]), run)
 
 
-def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.ndarray, seq: np.ndarray,
+def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.ndarray, base_codes,
                    lstm) -> QualityModel:
+    """base_codes(step, live): the base codes the quality network reads (see QualityLSTMRun)."""
     model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
     if lstm:
-        model.lstm = QualityLSTMRun(lstm, alphabet, rows.to_columns(BASE_CODE[seq]), rows.col_start,
-                                    rows.row_offset, model.position_shift + 3, params["qualities"]["mixer_rate"])
+        model.lstm = QualityLSTMRun(lstm, alphabet, base_codes, rows.row_offset, model.position_shift + 3,
+                                    params["qualities"]["mixer_rate"])
     return model
 
 
-def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None) -> bytes:
-    """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model."""
+def _known_base_codes(seq: np.ndarray, rows: Rows):
+    columns = rows.to_columns(BASE_CODE[seq])
+    return lambda step, live: columns[rows.col_start[step] : rows.col_start[step] + live]
+
+
+class DecodedBases:
+    """The base codes of a block as the base decoder finishes each step, for a quality decoder running
+    beside it (in another thread): step p of the qualities needs only steps up to p of the bases."""
+
+    def __init__(self, rows: Rows):
+        self.rows, self.done, self.error, self.stopped = rows, -1, None, False
+        self.changed = threading.Condition()
+
+    def step_done(self, step: int, symbols: np.ndarray, coded: np.ndarray) -> None:
+        with self.changed:
+            if self.stopped:
+                raise _Stopped
+            self.symbols, self.coded, self.done = symbols, coded, step
+            self.changed.notify_all()
+
+    def fail(self, error: BaseException) -> None:
+        with self.changed:
+            self.error = error
+            self.changed.notify_all()
+
+    def stop(self) -> None:
+        """The quality decoder gave up: the base decoder stops at its next step."""
+        with self.changed:
+            self.stopped = True
+
+    def codes(self, step: int, live: int) -> np.ndarray:
+        with self.changed:
+            self.changed.wait_for(lambda: self.done >= step or self.error is not None)
+            if self.done < step:
+                raise CorruptArchiveError("the base stream could not be decoded")
+            span = slice(self.rows.col_start[step], self.rows.col_start[step] + live)
+            return np.where(self.coded[span], self.symbols[span], 4).astype(np.uint8)
+
+
+class _Stopped(Exception):
+    pass
+
+
+def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None,
+                 costs: Costs | None = None) -> bytes:
+    """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model.
+    costs: where to add what each coded base cost."""
     lower = (seq >= ord("a")) & (seq <= ord("z"))
     upper = np.where(lower, seq & 0xDF, seq)
     case_changes = np.flatnonzero(np.diff(lower.astype(np.int8), prepend=0, append=0))
@@ -82,7 +131,8 @@ def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: Quant
     columns = rows.to_columns(symbols)
     coded = columns < 4
     columns[~coded] = 0
-    words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded)
+    observe = costs.observer(rows) if costs is not None else None
+    words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded, observe)
     return packing.join_sections([
         np.array([len(case_changes), len(exceptions)], dtype="<u8").tobytes(),
         packing.pack_ints(np.diff(case_changes, prepend=0)),
@@ -99,7 +149,9 @@ def _positions(gaps: bytes, count: int, start: int, total: int) -> np.ndarray:
     return positions
 
 
-def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None) -> np.ndarray:
+def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None,
+                 published: DecodedBases | None = None) -> np.ndarray:
+    """published: tell it each step as it is decoded."""
     counts, case_gaps, exception_gaps, exception_bytes, words = packing.split_sections(data, 5)
     total = int(lengths.sum())
     if len(counts) != 16:
@@ -116,7 +168,8 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
     is_exception = np.zeros(total, dtype=bool)
     is_exception[exceptions] = True
     coded = rows.to_columns(~is_exception)
-    columns = coder.decode(_base_model(params, rows, lstm), rows, coded, words)
+    after_step = (lambda step, symbols: published.step_done(step, symbols, coded)) if published else None
+    columns = coder.decode(_base_model(params, rows, lstm), rows, coded, words, after_step)
     seq = BASE_LETTER[rows.to_reads(columns)]
     seq[exceptions] = letters
     if n_case:  # lowercase runs start and end at the case changes (a byte per base, no wider arrays)
@@ -126,8 +179,10 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
     return seq
 
 
-def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None) -> bytes:
-    """lstm: a learning.QualityLSTM, which also needs the block's bases (seq)."""
+def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None,
+                     costs: Costs | None = None) -> bytes:
+    """lstm: a learning.QualityLSTM, which also needs the block's bases (seq). costs: where to add what
+    each coded quality cost, by position and by the base it belongs to (seq)."""
     alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     words = b""
     if len(alphabet) > 1:  # one value (or none) needs no coding at all
@@ -135,12 +190,18 @@ def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=N
         index[alphabet] = np.arange(len(alphabet))
         rows = make_rows(lengths, params["row_width"])
         columns = rows.to_columns(index[qual])
-        model = _quality_model(params, rows, alphabet, lengths, seq, lstm)
-        words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool))
+        if costs is not None and seq is None:
+            raise ValueError("the costs of qualities are counted by base: seq is needed")
+        base_codes = _known_base_codes(seq, rows) if seq is not None else None
+        model = _quality_model(params, rows, alphabet, lengths, base_codes, lstm)
+        observe = costs.observer(rows, BASE_CODE[seq]) if costs is not None else None
+        words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool), observe)
     return packing.join_sections([alphabet.tobytes(), words])
 
 
-def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, seq=None) -> np.ndarray:
+def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, base_codes=None) -> np.ndarray:
+    """lstm: a learning.QualityLSTM; base_codes(step, live) then gives the bases it reads (see
+    decode_bases_and_qualities)."""
     alphabet_bytes, words = packing.split_sections(data, 2)
     alphabet = np.frombuffer(alphabet_bytes, dtype=np.uint8)
     total = int(lengths.sum())
@@ -149,6 +210,43 @@ def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, 
     if len(alphabet) <= 1:
         return np.full(total, alphabet[0] if len(alphabet) else 0, dtype=np.uint8)
     rows = make_rows(lengths, params["row_width"])
-    model = _quality_model(params, rows, alphabet, lengths, seq, lstm)
+    model = _quality_model(params, rows, alphabet, lengths, base_codes, lstm)
     columns = coder.decode(model, rows, np.ones(total, dtype=bool), words)
     return alphabet[rows.to_reads(columns)]
+
+
+def decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndarray, params: dict,
+                               base_lstm: QuantLSTM | None, quality_lstm, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both streams of a block whose quality network reads the bases. With two threads, the bases are
+    decoded in a second thread, a step ahead of the qualities (the heavy loops release the GIL);
+    with one, one after the other. The result is the same."""
+    if threads < 2:
+        seq = decode_bases(bases, lengths, params, base_lstm)
+        return seq, decode_qualities(qualities, lengths, params, quality_lstm,
+                                     _known_base_codes(seq, make_rows(lengths, params["row_width"])))
+    published = DecodedBases(make_rows(lengths, params["row_width"]))
+    result = {}
+
+    def run_bases() -> None:
+        try:
+            result["seq"] = decode_bases(bases, lengths, params, base_lstm, published)
+        except _Stopped:
+            pass
+        except BaseException as error:  # handed to the quality decoder, which raises it
+            result["error"] = error
+            published.fail(error)
+
+    thread = threading.Thread(target=run_bases, daemon=True)
+    thread.start()
+    try:
+        qual = decode_qualities(qualities, lengths, params, quality_lstm, published.codes)
+    except BaseException:
+        published.stop()
+        thread.join()
+        if "error" in result:
+            raise result["error"] from None  # the bases' fault came first
+        raise
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["seq"], qual

@@ -7,7 +7,7 @@ Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE i
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
 
 An archive a.b.lz decodes to a.fq (a paired one to the interleaved pairs); pair.*.lz also restores
-pair_R1.fq and pair_R2.fq, its two files.
+pair_R1.fq and pair_R2.fq, its two files. Every 2.0 member carries a statistics section.
 """
 
 import gzip
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from lstmzip import container, pairs, pipeline
+from lstmzip import container, levels, pairs, pipeline
 from lstmzip.fastq import read_blocks
 from lstmzip.learning import Learned
 
@@ -49,6 +49,10 @@ def odd(recs: list[bytes], crlf: int, plus_name: int, lower: int) -> list[bytes]
     return recs
 
 
+def flip(data: bytes, at: int, bit: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ bit]) + data[at + 1 :]
+
+
 def main() -> None:
     with open(sys.argv[1], "rb") as f:
         _, models, _ = container.read_header(f)
@@ -57,8 +61,20 @@ def main() -> None:
 
     hiseqx = b"".join(records("hiseqx_151", 200))
     (HERE / "hiseqx_200.fq").write_bytes(hiseqx)
-    # a plain 2.0 archive of several blocks, with both learned networks
+    # level 1 in one block, and several blocks with both learned networks
+    (HERE / "hiseqx_200.level1.lz").write_bytes(compress(hiseqx, 1))
     (HERE / "hiseqx_200.level6_lstm.lz").write_bytes(compress(hiseqx, 6, learned, block_bytes=20_000))
+
+    # every odd case: CRLF, lowercase, an empty read, a '+name' line, Phred+64 with dots, no final newline
+    cases = records("hiseq_phred64_dots", 20)
+    cases[3] = cases[3].replace(b"\n", b"\r\n")
+    name, seq, plus, qual, _ = cases[4].split(b"\n")
+    cases[4] = b"\n".join([name, seq.lower(), b"+", qual, b""])
+    cases[5] = b"@empty read\n\n+\n\n"
+    cases[6] = cases[6].replace(b"+\n", b"+" + cases[6].split(b"\n")[0][1:] + b"\n")
+    odd_cases = b"".join(cases).rstrip(b"\n")
+    (HERE / "odd_cases.fq").write_bytes(odd_cases)
+    (HERE / "odd_cases.level6.lz").write_bytes(compress(odd_cases, 6))
 
     # a paired archive of several blocks: mate 1 ends without a newline, mate 2 with a CRLF record last
     ones = odd(records("ga2_ecoli", 80), 3, 5, 7)
@@ -72,23 +88,36 @@ def main() -> None:
     pairs.compress_pair(io.BytesIO(first), io.BytesIO(second), out, 6, 1, mates, block_bytes=12_000)
     (HERE / "pair.level6.lz").write_bytes(out.getvalue())
 
-    # two members: a level-1 archive, then a level-6 one of odd records without a final newline
+    # two members, each with its statistics section: a level-1 archive of several blocks, then a level-6
+    # one of odd records without a final newline
     one = b"".join(records("hiseqx_151", 60, skip=200))
     two = b"".join(odd(records("hiseq_phred64_dots", 30), 2, 4, 6)).rstrip(b"\n")
     (HERE / "two_members.fq").write_bytes(one + two)
-    members = compress(one, 1, block_bytes=9_000) + compress(two, 6)
+    first_member = compress(one, 1, block_bytes=9_000)
+    members = first_member + compress(two, 6)
     (HERE / "two_members.level1_level6.lz").write_bytes(members)
 
     # damaged copies, each with the message it must be refused with
+    good = (HERE / "hiseqx_200.level1.lz").read_bytes()
+    _, _, header_size = container.read_header(io.BytesIO(good))
+    (single,) = container.read_members(io.BytesIO(good))
+    second_start = len(first_member)
+    (_, later) = container.read_members(io.BytesIO(members))
     odd_block = io.BytesIO()  # a paired header over a block of one record
     pipeline.compress_blocks(read_blocks(io.BytesIO(records("ga2_ecoli", 1)[0]), 4, 1 << 20), odd_block, 1,
-                             pipeline.compression_params(1), 1, {"name": None, "mtime": None, "pair": list(mates)})
-    first_size = len(compress(one, 1, block_bytes=9_000))
-    at = first_size + container.read_header(io.BytesIO(members[first_size:]))[2] + 200  # in its first block
+                             levels.params_for_level(1), 1, {"name": None, "mtime": None, "pair": list(mates)})
+    at = second_start + container.read_header(io.BytesIO(members[second_start:]))[2] + 200  # in its first block
     damaged = {
+        "truncated": good[:-10],
+        "trailing_bytes": good + b"\n",
+        "header_bit_flip": flip(good, 12, 4),
+        "block_bit_flip": flip(good, header_size + 300, 1),
+        "footer_bit_flip": flip(good, len(good) - 20, 0x80),
+        "statistics_bit_flip": flip(good, single.statistics_offset + 7, 2),
         "second_member_truncated": members[:-10],
         "after_the_last_member": members + container.MAGIC,
-        "second_member_block_bit_flip": members[:at] + bytes([members[at] ^ 8]) + members[at + 1 :],
+        "second_member_block_bit_flip": flip(members, at, 8),
+        "second_member_statistics_bit_flip": flip(members, later.offset + later.statistics_offset + 9, 1),
         "paired_block_of_one_record": odd_block.getvalue(),
     }
     (HERE / "damaged").mkdir(exist_ok=True)
