@@ -2,8 +2,9 @@
 
     python fuzz/run.py --seconds 3600 [--target roundtrip|decoder|cli|all]
 
-Targets: roundtrip (odd FASTQ must come back exactly), decoder (damaged and crafted archives must be
-refused or decode exactly, in process), cli (`lstmzip decompress -T2` of damaged archives and `compress
+Targets: roundtrip (odd FASTQ must come back exactly), decoder (damaged and crafted archives, paired
+and multi-member ones too, must be refused or decode exactly, in process, read front to back and through
+the index, and be described or refused as list and report read them), cli (`lstmzip decompress -T2` of damaged archives and `compress
 -T2` of FASTQ damaged in a later block, as separate process groups: no hang, traceback, leftover process
 or file, or wrong data).
 
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"roundtrip": ["tests/test_fuzz.py::test_any_fastq_round_trips"],
            "decoder": ["tests/test_fuzz.py::test_damaged_archives_are_refused_or_exact",
                        "tests/test_fuzz.py::test_crafted_archives_are_refused_or_exact",
+                       "tests/test_fuzz.py::test_damaged_archives_read_by_index_are_refused_or_exact",
                        "tests/test_fuzz.py::test_crafted_archives_are_described_or_refused"],
            "cli": ["tests/test_fuzz_cli.py::test_cli_decompress_of_damaged_archives",
                    "tests/test_fuzz_cli.py::test_cli_compress_of_fastq_damaged_in_a_later_block"]}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmzip import container, levels, pipeline
+from lstmzip import container, levels, pairs, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -39,6 +39,19 @@ def compress_bytes(data: bytes, level: int = 6, threads: int = 1, block_bytes: i
     return out.getvalue()
 
 
+def compress_pair_bytes(first: bytes, second: bytes, level: int = 1, block_bytes: int | None = None,
+                        names: tuple = ("r_1.fq", "r_2.fq")) -> bytes:
+    out = io.BytesIO()
+    mates = tuple({"name": name, "mtime": 1_700_000_000} for name in names)
+    pairs.compress_pair(io.BytesIO(first), io.BytesIO(second), out, level, 1, mates, block_bytes=block_bytes)
+    return out.getvalue()
+
+
+def interleave(first: list[bytes], second: list[bytes]) -> bytes:
+    """Records (4 lines joined by LF, no final LF) of two mates as the interleaved FASTQ."""
+    return fastq([record for pair in zip(first, second) for record in pair])
+
+
 def decompress_bytes(archive: bytes, threads: int = 1) -> bytes:
     out = io.BytesIO()
     pipeline.decompress_stream(io.BytesIO(archive), out, threads)
@@ -53,13 +66,14 @@ def roundtrip(data: bytes, level: int = 6) -> bytes:
 
 def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list], tuple | None, int]:
     """Header JSON, models, each block's [records, raw size, bases, digest, streams], the statistics
-    section's (version, payload) (None without one) and the major format version: seal's arguments."""
+    section's (version, payload) (None without one) and the major format version of one member: seal's
+    arguments."""
     f = io.BytesIO(archive)
     header, models, header_size = container.read_header(f)
     found = []
     blocks = [[info.records, info.raw_size, info.bases, info.digest, streams]
               for info, streams in container.read_blocks(f, levels.check_params(header["params"]), header_size,
-                                                         lambda *section: found.append(section))]
+                                                         statistics=lambda *section: found.append(section))]
     payload = archive[container._HEAD.size : container._HEAD.size + struct.unpack_from("<I", archive, 8)[0]]
     return payload, models, blocks, (found[0] if found else None), archive[4]
 

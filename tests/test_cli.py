@@ -178,3 +178,14 @@ def test_verbose_says_why_no_network_was_trained(reads):
     assert f"lstmzip:   LSTM: none trained: the first block has {bases:,} bases; this level trains from 4,000,000 " \
            "(below, training costs more than it saves)" in lines
     assert "lstmzip:   LSTM: none trained: this level trains no network" in run("compress", "-1", "-v", "-c", reads).stderr.decode()
+
+
+def test_the_command_line_starts_without_numpy_numba_or_the_models():
+    """--version and --help answer at once: importing the command line (and the package) loads none of
+    them; the commands import what they use."""
+    probe = ("import sys, lstmzip, lstmzip.cli\n"
+             "heavy = ('numpy', 'numba', 'constriction', 'tensorflow', 'plotly', 'lstmzip.pipeline', 'lstmzip.files')\n"
+             "print(sorted(m for m in heavy if m in sys.modules))\n")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True).stdout == b"[]\n"
+    assert run("--version").stdout == b"lstmzip, version 0.1.0\n"
+    assert b"compress" in run("--help").stdout

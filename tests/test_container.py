@@ -96,11 +96,11 @@ def test_list_reads_the_index(small, tmp_path):
     path = tmp_path / "a.lz"
     path.write_bytes(archive)
     with open(path, "rb") as f:
-        header, blocks, size = container.read_index(f)
-    assert size == len(archive)
-    assert sum(b.records for b in blocks) == 40
-    assert sum(b.raw_size for b in blocks) == len(data)
-    assert header["level"] == levels.DEFAULT_LEVEL
+        (member,) = container.read_members(f)
+    assert (member.offset, member.size) == (0, len(archive))
+    assert sum(b.records for b in member.blocks) == 40
+    assert sum(b.raw_size for b in member.blocks) == len(data)
+    assert member.header["level"] == levels.DEFAULT_LEVEL
 
 
 def test_every_level_has_valid_parameters():

@@ -1,7 +1,11 @@
 """Property tests (short in CI; fuzz/run.py runs the same properties for hours):
 - any FASTQ built from the odd cases lstmzip must keep round-trips exactly;
 - any damage to a valid archive, arbitrary bytes, and any change to an archive's parts with every
-  checksum made valid again end in a clean refusal or in exactly the original data."""
+  checksum made valid again end in a clean refusal or in exactly the original data (and, for a paired
+  archive, exactly both mates), read front to back as from a pipe or through the index as ranges are,
+  and what list and report read is described or cleanly refused.
+  Seeds: single archives of both formats, paired ones, and concatenations of several members, each
+  2.0 member with its statistics section."""
 
 import io
 import json
@@ -13,11 +17,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstmzip import pipeline
+from lstmzip import archive, container, pipeline
 from lstmzip.errors import CorruptArchiveError
 from lstmzip.report import facts, multiqc
 
-from conftest import compress_bytes, decompress_bytes, seal, split_archive
+from conftest import compress_bytes, compress_pair_bytes, decompress_bytes, seal, split_archive
 
 EXAMPLES = os.environ.get("LSTMZIP_FUZZ_EXAMPLES")  # per property; fuzz/run.py sets it
 DEADLINE = os.environ.get("LSTMZIP_FUZZ_DEADLINE")  # seconds; fuzz/run.py sets it, CI runs no timed test
@@ -62,12 +66,33 @@ def test_any_fastq_round_trips(data):
 
 ORIGINAL = b"@r1 x\nACGTNacgt\n+\nIIII#IIII\n@r2\r\nGG\r\n+r2\r\n!~\r\n"
 GOLDEN = Path(__file__).parent / "golden"
-# (archive, original): a tiny one, one with every odd case (format 1.0), one with both learned networks
-# in each format (1.0 without, 2.0 with a statistics section)
-SEEDS = [(compress_bytes(ORIGINAL, level=1), ORIGINAL),
-         ((GOLDEN / "v1" / "odd_cases.level6.lz").read_bytes(), (GOLDEN / "v1" / "odd_cases.fq").read_bytes()),
-         ((GOLDEN / "v1" / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "v1" / "hiseqx_200.fq").read_bytes()),
-         ((GOLDEN / "v2" / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "v2" / "hiseqx_200.fq").read_bytes())]
+
+
+def golden(name: str) -> tuple[bytes, bytes]:
+    path = GOLDEN / name
+    return path.read_bytes(), (path.parent / (path.name.split(".")[0] + ".fq")).read_bytes()
+
+
+# a pair of two blocks (at least 1 KiB each, the smallest block size): mate 1's file ends without a
+# newline in the second; mate 2 has CRLF lines and a '+name' line
+P1, Q1 = b"@p/1\n" + b"ACGTT" * 120 + b"\n+\n" + b"IIII#" * 120, b"@q/1\nGG\n+\n!~"
+P2, Q2 = b"@p/2\r\n" + b"TTA" * 200 + b"\r\n+\r\n" + b"II#" * 200 + b"\r\n", b"@q/2\nC\n+q/2\n~\n"
+MATES = (P1 + b"\n" + Q1, P2 + Q2)
+INTERLEAVED = P1 + b"\n" + P2 + Q1 + b"\n" + Q2
+TINY = compress_bytes(ORIGINAL, level=1)
+TINY_PAIR = compress_pair_bytes(*MATES, block_bytes=1024)
+V1_ODD = golden("v1/odd_cases.level6.lz")
+# (archive, original, mates or None): a tiny one, one with every odd case (format 1.0), one with both
+# learned networks in each format (1.0 without, 2.0 with a statistics section), paired ones, and
+# concatenations of members (each 2.0 member with its own statistics section; a 1.0 member before a
+# 2.0 one)
+SEEDS = [(TINY, ORIGINAL, None), (*V1_ODD, None),
+         (*golden("v1/hiseqx_200.level6_lstm.lz"), None), (*golden("v2/hiseqx_200.level6_lstm.lz"), None),
+         (TINY_PAIR, INTERLEAVED, MATES), (*golden("v2/pair.level6.lz"),
+                                            ((GOLDEN / "v2/pair_R1.fq").read_bytes(), (GOLDEN / "v2/pair_R2.fq").read_bytes())),
+         (*golden("v2/two_members.level1_level6.lz"), None),
+         (TINY + TINY_PAIR + TINY, ORIGINAL + INTERLEAVED + ORIGINAL, None),
+         (V1_ODD[0] + TINY_PAIR, V1_ODD[1] + INTERLEAVED, None)]
 
 
 def mutate(draw, data: bytes) -> bytes:
@@ -92,21 +117,24 @@ def mutate(draw, data: bytes) -> bytes:
 def damaged_archives(draw):
     """Raw damage, what a bad disk or a cut download does (checksums catch nearly all of it), and
     arbitrary bytes, with or without the archive's magic."""
-    archive, original = draw(st.sampled_from(SEEDS))
+    data, original, mates = draw(st.sampled_from(SEEDS))
     kind = draw(st.sampled_from(["mutated", "mutated", "arbitrary", "magic"]))
     if kind == "arbitrary":
-        return draw(st.binary(max_size=200)), original
+        return draw(st.binary(max_size=200)), original, mates
     if kind == "magic":
-        return archive[:draw(st.integers(4, 12))] + draw(st.binary(max_size=200)), original
-    return mutate(draw, archive), original
+        return data[:draw(st.integers(4, 12))] + draw(st.binary(max_size=200)), original, mates
+    return mutate(draw, data), original, mates
 
 
 @st.composite
 def crafted_archives(draw):
-    """Hostile archives: any part changed and every checksum made valid again, so that the decoders of
-    the header, the models and each stream meet the damage themselves."""
-    archive, original = draw(st.sampled_from(SEEDS))
-    payload, models, blocks, statistics, major = split_archive(archive)
+    """Hostile archives: any part of one member changed (its statistics section too) and every checksum
+    made valid again, so that the decoders of the header, the models and each stream meet the damage
+    themselves."""
+    data, original, mates = draw(st.sampled_from(SEEDS))
+    members = [data[m.offset : m.offset + m.size] for m in container.read_members(io.BytesIO(data))]
+    which_member = draw(st.integers(0, len(members) - 1))
+    payload, models, blocks, statistics, major = split_archive(members[which_member])
     part = draw(st.sampled_from(["header", "models", "stream", "field", "statistics"]))
     if part == "header":
         payload = mutate(draw, payload)
@@ -129,18 +157,36 @@ def crafted_archives(draw):
         else:
             which = draw(st.integers(0, 3))
             largest = 2**32 - 1 if which == 0 else 2**64 - 1  # records is a 32-bit field
+            if which in (1, 2):  # raw size and bases are summed in the footer's 64-bit fields
+                largest -= sum(other[which] for other in blocks if other is not block)
             block[which] = draw(st.one_of(st.integers(0, largest), st.integers(-3, 3).map(
                 lambda delta: min(largest, max(0, block[which] + delta)))))
-    return seal(payload, models, blocks, statistics, major), original
+    members[which_member] = seal(payload, models, blocks, statistics, major)
+    return b"".join(members), original, mates
 
 
-def refused_or_exact(archive: bytes, original: bytes) -> None:
+def refused_or_exact(data: bytes, original: bytes, mates: tuple[bytes, bytes] | None) -> None:
+    """Read front to back (as from a pipe), each block's bytes and, of a paired archive, both mates'."""
+    blocks = []
     try:
-        out = io.BytesIO()
-        pipeline.decompress_stream(io.BytesIO(archive), out, 1)
+        for decoded in pipeline.decode_members(io.BytesIO(data), 1):
+            blocks.append(decoded)
     except CorruptArchiveError:
         return
-    assert out.getvalue() == original
+    assert b"".join(decoded.raw for decoded in blocks) == original
+    if mates is not None and all(decoded.member.paired for decoded in blocks):
+        for mate, expected in zip((1, 2), mates):
+            assert b"".join(archive.block_bytes(decoded, mate) for decoded in blocks) == expected
+
+
+def refused_or_exact_by_index(data: bytes, original: bytes, mates) -> None:
+    """Read through the index, as cat --records and list do."""
+    try:
+        out = b"".join(archive.read_range(io.BytesIO(data), threads=1))
+        facts.read(io.BytesIO(data), "fuzzed").summary(with_blocks=True)
+    except CorruptArchiveError:
+        return
+    assert out == original
 
 
 @fuzz_settings(2000)
@@ -155,11 +201,17 @@ def test_crafted_archives_are_refused_or_exact(case):
     refused_or_exact(*case)
 
 
+@fuzz_settings(1000)
+@given(st.one_of(damaged_archives(), crafted_archives()))
+def test_damaged_archives_read_by_index_are_refused_or_exact(case):
+    refused_or_exact_by_index(*case)
+
+
 @fuzz_settings(2000)
 @given(crafted_archives())
 def test_crafted_archives_are_described_or_refused(case):
-    """What list, report and the MultiQC files read (header, index, block headers, statistics): a clean
-    refusal or a description, never another exception."""
+    """What list, report and the MultiQC files read (each member's header, index, block headers,
+    statistics): a clean refusal or a description, never another exception."""
     with tempfile.NamedTemporaryFile(suffix=".lz") as f:
         f.write(case[0])
         f.flush()
@@ -167,11 +219,23 @@ def test_crafted_archives_are_described_or_refused(case):
             described = facts.gather(f.name)
         except CorruptArchiveError:
             return
-        json.dumps(described.summary())
+        json.dumps(described.summary(with_blocks=True))
         multiqc.files(described)
-        assert described.statistics is not None or described.no_statistics
+        for member in described.members:
+            assert member.statistics is not None or member.no_statistics
 
 
 def test_sealing_an_unchanged_archive_gives_it_back():
-    for archive, _ in SEEDS:
-        assert seal(*split_archive(archive)) == archive
+    for data, _, _ in SEEDS:
+        members = [data[m.offset : m.offset + m.size] for m in container.read_members(io.BytesIO(data))]
+        assert b"".join(seal(*split_archive(member)) for member in members) == data
+
+
+def test_seeds_decode_to_their_originals_and_hold_what_they_are_for():
+    (pair,) = container.read_members(io.BytesIO(TINY_PAIR))
+    assert [block.records for block in pair.blocks] == [2, 2] and pair.statistics_offset is not None
+    assert all(m.statistics_offset is not None for m in container.read_members(io.BytesIO(SEEDS[-2][0])))
+    for data, original, mates in SEEDS:
+        refused_or_exact(data, original, mates)
+        refused_or_exact_by_index(data, original, mates)
+        assert decompress_bytes(data) == original

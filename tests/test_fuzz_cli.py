@@ -52,20 +52,23 @@ def seed_archive():
     out = io.BytesIO()
     pipeline.compress_stream(io.BytesIO(original), out, 6, 1, name="seed.fq", learned=learned, block_bytes=100_000)
     archive = out.getvalue()
-    assert len(container.read_index(io.BytesIO(archive))[1]) == 6
+    (member,) = container.read_members(io.BytesIO(archive))
+    assert len(member.blocks) == 6 and member.statistics_offset is not None
     return archive, original
 
 
 def parts(archive: bytes) -> dict[str, tuple[int, int]]:
     """Byte ranges [start, end) of each part of an archive: header (with the models), every block's
-    header and streams, index, footer."""
+    header and streams, statistics section, index, footer."""
     header_size = container.read_header(io.BytesIO(archive))[2]
-    _, blocks, size = container.read_index(io.BytesIO(archive))
+    (member,) = container.read_members(io.BytesIO(archive))
+    size = member.size
     index_offset = struct.unpack_from("<Q", archive, size - container.FOOTER_SIZE)[0]
     ranges = {"header": (0, header_size), "index": (index_offset, size - container.FOOTER_SIZE),
-              "footer": (size - container.FOOTER_SIZE, size)}
+              "footer": (size - container.FOOTER_SIZE, size),
+              "statistics": (member.statistics_offset, member.statistics_offset + member.statistics_size)}
     head = container._BLOCK.size + 4
-    for number, block in enumerate(blocks, 1):
+    for number, block in enumerate(member.blocks, 1):
         ranges[f"block {number} header"] = (block.offset, block.offset + head)
         ranges[f"block {number} streams"] = (block.offset + head, block.offset + block.stored)
     return ranges

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lstmzip import pipeline
+import lstmzip
+from lstmzip import archive, container, pipeline
 from lstmzip.errors import CorruptArchiveError
+from lstmzip.report import facts
 
 GOLDEN = Path(__file__).parent / "golden"
 ARCHIVES = sorted(GOLDEN.glob("v*/*.lz"))
@@ -31,5 +33,56 @@ def test_damaged_golden_archive_is_refused(archive):
 
 
 def test_golden_files_exist():
-    assert len(ARCHIVES) >= 6 and len(DAMAGED) >= 11
-    assert {p.parent.name for p in ARCHIVES} >= {"v1", "v2"}
+    assert {p.parent.name for p in ARCHIVES} == {"v1", "v2"}
+    assert {p.name for p in ARCHIVES if p.parent.name == "v2"} == {
+        "hiseqx_200.level1.lz", "hiseqx_200.level6_lstm.lz", "odd_cases.level6.lz", "pair.level6.lz",
+        "two_members.level1_level6.lz"}
+    assert len(DAMAGED) >= 16 and all(p.stem in json.loads((p.parent / "expected.json").read_text()) for p in DAMAGED)
+
+
+V2 = GOLDEN / "v2"
+
+
+def test_golden_pair_restores_both_files():
+    path = V2 / "pair.level6.lz"
+    with open(path, "rb") as f:
+        (member,) = container.read_members(f)
+    names = [mate["name"] for mate in member.header["pair"]]
+    assert names == ["pair_R1.fq", "pair_R2.fq"]
+    mates = list(zip(*archive.read_mates(io.BytesIO(path.read_bytes()), 1)))
+    for name, parts in zip(names, mates):
+        assert b"".join(parts) == (V2 / name).read_bytes()
+    assert (V2 / "pair_R1.fq").read_bytes()[-1:] != b"\n"  # mate 1 ends without a newline
+
+
+@pytest.mark.parametrize("name", ["hiseqx_200.level6_lstm", "pair.level6", "two_members.level1_level6"])
+def test_golden_blocks_and_ranges(name):
+    """Each block alone, and a range across every block boundary, equal the same part of the whole."""
+    path = V2 / f"{name}.lz"
+    whole = (V2 / (name.split(".")[0] + ".fq")).read_bytes()
+    described = lstmzip.describe(path, blocks=True)
+    rows = described["block_list"]
+    assert len(rows) >= 3 and len(described["members"]) == (2 if name.startswith("two") else 1)
+    with open(path, "rb") as f:
+        assert b"".join(b"".join(archive.read_range(f, block=row["block"], threads=1)) for row in rows) == whole
+        for row in rows[1:]:
+            across = b"".join(archive.read_range(f, slice(row["first"] - 1, row["first"] + 1), threads=1))
+            assert across and whole.find(across) > 0
+
+
+@pytest.mark.parametrize("archive_path", sorted((GOLDEN / "v1").glob("*.lz")), ids=lambda p: p.name)
+def test_version_1_archives_read_through_their_index(archive_path):
+    whole = (archive_path.parent / (archive_path.name.split(".")[0] + ".fq")).read_bytes()
+    with open(archive_path, "rb") as f:
+        assert b"".join(archive.read_range(f, slice(None), threads=1)) == whole
+    assert lstmzip.describe(archive_path)["raw_bytes"] == len(whole)
+
+
+@pytest.mark.parametrize("name", ["hiseqx_200.level1", "hiseqx_200.level6_lstm", "odd_cases.level6", "pair.level6",
+                                  "two_members.level1_level6"])
+def test_every_golden_2_0_member_has_its_statistics_section(name):
+    described = facts.gather(V2 / f"{name}.lz")
+    assert len(described.members) == (2 if name.startswith("two") else 1)
+    for member in described.members:
+        assert member.version == (2, 0) and member.statistics is not None and member.statistics_bytes > 0
+        assert member.statistics.bases_by_position and member.statistics.qualities_by_position

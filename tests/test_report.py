@@ -68,7 +68,7 @@ def test_page_per_archive_with_every_part(archives):
 
 def test_position_plots_show_the_stored_statistics(archives):
     trained, _ = archives
-    stats = facts.gather(trained).statistics
+    stats = facts.gather(trained).members[0].statistics
     # reads of 92-98 bases; a 200 kB archive has room for buckets of 2 positions
     assert stats.positions_per_bucket == 2 and len(stats.qualities_by_position) == 49
     result = run("report", "-o", "-", trained)
@@ -83,6 +83,40 @@ def test_one_page_for_several_archives(archives, tmp_path):
     assert "lstmzip report: nextseq.fq, example.fq" in page
     assert figure_titles(page).count("Coding cost by read position: bits per base") == 1
     assert page.count("* plotly.js v") == 1
+
+
+def test_a_file_of_two_members_gets_one_page_with_a_column_and_trace_each(archives, tmp_path):
+    """cat a.lz b.lz: the page shows each member as it would two archives; list --json and the MultiQC
+    files give the file's totals."""
+    both = tmp_path / "both.lz"
+    both.write_bytes(archives[0].read_bytes() + archives[1].read_bytes())
+    assert run("report", both).returncode == 0
+    page = (tmp_path / "both.html").read_text()
+    assert "lstmzip report: nextseq.fq (member 1), example.fq (member 2)" in page
+    assert figure_titles(page) == ["Training loss per epoch", "Bits per symbol with and without each network",
+                                   "Bytes per stream, whole archive", "Bytes per stream in each block: nextseq.fq (member 1)",
+                                   "Bytes per stream in each block: example.fq (member 2)", *POSITION_PLOTS]
+    described = facts.gather(both)
+    members = [facts.gather(path).members[0] for path in archives]
+    for member, alone in zip(described.members, members):
+        assert member.statistics == alone.statistics and member.statistics_bytes == alone.statistics_bytes > 0
+    (listed,) = json.loads(run("list", "--json", both).stdout)["files"]
+    assert listed["statistics_bytes"] == sum(m.statistics_bytes for m in members)
+    assert [m["statistics_bytes"] for m in listed["members"]] == [m.statistics_bytes for m in members]
+    assert listed["streams"] == {key: sum(m.stream_bytes()[key] for m in members) for key in listed["streams"]}
+    assert run("report", "--multiqc", tmp_path / "mq", both).returncode == 0
+    streams = json.loads((tmp_path / "mq" / "both.lstmzip_mqc.json").read_text())["data"]
+    assert streams == {"both": listed["streams"]}
+
+
+def test_paired_archive_report_names_both_files(tmp_path):
+    ones, twos = corpus_records("ga2_ecoli", 200), corpus_records("ga2_ecoli_2", 200)
+    (tmp_path / "s_1.fq").write_bytes(fastq(ones))
+    (tmp_path / "s_2.fq").write_bytes(fastq(twos))
+    assert run("compress", "-1", "--pair", "s_1.fq", "s_2.fq", cwd=tmp_path).returncode == 0
+    assert run("report", "s.lz", cwd=tmp_path).returncode == 0
+    page = (tmp_path / "s.html").read_text()
+    assert "lstmzip report: s_1.fq + s_2.fq" in page and set(POSITION_PLOTS) <= set(figure_titles(page))
 
 
 def test_version_1_archive_gets_a_report_without_position_plots(tmp_path):

@@ -119,9 +119,9 @@ def test_section_is_at_most_a_thousandth_of_the_archive(example_bytes):
     assert result.archive_bytes == len(archive)
     assert result.statistics_bytes <= max(costs.MIN_BUDGET + container.SECTION_OVERHEAD, len(archive) // 1000)
     f = io.BytesIO(archive)
-    _, blocks, size = container.read_index(f)
-    version, payload = container.read_statistics(f, blocks, size)
-    assert len(payload) + container.SECTION_OVERHEAD == result.statistics_bytes
+    (member,) = container.read_members(f)
+    version, payload = container.read_statistics(f, member)
+    assert len(payload) + container.SECTION_OVERHEAD == result.statistics_bytes == member.statistics_size
 
 
 def _refused(archive: bytes) -> str:
@@ -139,13 +139,14 @@ def small_archive():
 def test_damaged_section_is_refused(small_archive):
     data, archive = small_archive
     f = io.BytesIO(archive)
-    _, blocks, size = container.read_index(f)
-    start = blocks[-1].offset + blocks[-1].stored
+    (member,) = container.read_members(f)
+    start = member.blocks[-1].offset + member.blocks[-1].stored
+    assert member.statistics_offset == start
     flipped = bytearray(archive)
     flipped[start + 8] ^= 1  # in the payload
     assert _refused(bytes(flipped)) == "archive statistics section is corrupt (checksum mismatch)"
     with pytest.raises(CorruptArchiveError, match="checksum mismatch"):
-        container.read_statistics(io.BytesIO(bytes(flipped)), blocks, size)
+        container.read_statistics(io.BytesIO(bytes(flipped)), member)
 
 
 def test_crafted_sections_are_refused_or_ignored(small_archive):
@@ -161,8 +162,8 @@ def test_crafted_sections_are_refused_or_ignored(small_archive):
     without = seal(payload, models, blocks, None, major)  # no section at all
     assert decompress_bytes(without) == data
     f = io.BytesIO(without)
-    _, index, size = container.read_index(f)
-    assert container.read_statistics(f, index, size) is None
+    (member,) = container.read_members(f)
+    assert member.statistics_offset is None and container.read_statistics(f, member) is None
 
 
 def test_section_out_of_place_is_refused(small_archive):
@@ -170,8 +171,8 @@ def test_section_out_of_place_is_refused(small_archive):
     data, archive = small_archive
     payload, models, blocks, statistics, major = split_archive(archive)
     two_blocks = seal(payload, models, blocks * 2, statistics, major)
-    _, index, size = container.read_index(io.BytesIO(two_blocks))
-    first_end = index[0].offset + index[0].stored
+    (member,) = container.read_members(io.BytesIO(two_blocks))
+    first_end = member.blocks[0].offset + member.blocks[0].stored
     section = archive[-container.FOOTER_SIZE - (1 + 8 + 40 + 4) - (len(statistics[1]) + container.SECTION_OVERHEAD):][
         : len(statistics[1]) + container.SECTION_OVERHEAD]
     assert section[:1] == b"S"

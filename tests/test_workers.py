@@ -5,6 +5,7 @@ The CLI runs here each get their own process group (a session), so a Ctrl-C can 
 terminal sends it, to the whole group, and whatever survives the run can be found."""
 
 import gzip
+import io
 import os
 import random
 import signal
@@ -60,6 +61,27 @@ def test_a_killed_worker_is_an_error_not_a_hang():
     with pytest.raises(WorkerDied, match=r"^a worker process ended unexpectedly \(killed by signal 9; out of memory\?\)$"):
         with Pool(2) as pool:
             pool.submit(_kill_self).get()
+
+
+def _die(*args):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_while_decoding_is_not_called_damage(monkeypatch):
+    """WorkerDied passes through decoding unchanged, front to back and through the index: this machine's
+    trouble (out of memory), not a corrupt archive."""
+    from lstmzip import archive, pipeline
+
+    from conftest import compress_bytes
+
+    packed = compress_bytes(EXAMPLE.read_bytes()[:20_000].rsplit(b"\n@", 1)[0] + b"\n", level=1)
+    monkeypatch.setattr(pipeline, "decode_names", _die)  # the worker that decodes the names dies
+    for read in (lambda: pipeline.decompress_stream(io.BytesIO(packed), io.BytesIO(), 2),
+                 lambda: b"".join(archive.read_range(io.BytesIO(packed), slice(0, 3), threads=2))):
+        with pytest.raises(WorkerDied) as caught:
+            read()
+        assert not isinstance(caught.value, CorruptArchiveError)
+        assert str(caught.value) == "a worker process ended unexpectedly (killed by signal 9; out of memory?)"
 
 
 def run_in_group(args, *, slow_workers=False, ctrl_c_at_fork=False, **kwargs):

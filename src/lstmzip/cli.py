@@ -1,4 +1,5 @@
-"""Command line: parses arguments, maps files to outputs, and turns errors into messages and exit codes.
+"""Command line: parses arguments, and turns errors into messages and exit codes. What each command does to
+a file is in files.py (which the Python API shares).
 
 Exit status: 0 ok, 1 error (bad input, corrupt archive, I/O, out of memory), 2 usage, 130 interrupted
 (143 for SIGTERM), 141 quietly when the reader of stdout goes away.
@@ -11,24 +12,22 @@ import json
 import os
 import shlex
 import signal
-import stat
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import TYPE_CHECKING, Callable
 
 import click
 
 from . import __version__
-from .errors import FastqError, LstmzipError
+from .errors import FastqError, LstmzipError, UsageError
 from .levels import DEFAULT_LEVEL, MAX_BLOCK_BYTES, MIN_BLOCK_BYTES
 
-# numpy, numba and the models are imported by the commands that use them: `--version` and `--help` start
-# at once, and a Ctrl-C while they load is handled like any other.
-
-FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq")
-SUFFIX = ".lz"
+# numpy, numba and the models are imported by the commands that use them (files.py, archive.py and the
+# report import them): `--version` and `--help` start at once, and a Ctrl-C while they load is handled
+# like any other.
+if TYPE_CHECKING:
+    from . import files, pipeline
 
 
 class Interrupted(BaseException):
@@ -47,74 +46,35 @@ def _say(message: str) -> None:
     click.echo(f"lstmzip: {message}", err=True)
 
 
-def _progress_bar(total: int | None, quiet: bool):
-    """A progress bar on stderr, only when stderr is a terminal."""
+@contextlib.contextmanager
+def _progress(names: tuple[str, ...], quiet: bool):
+    """A progress callback (bytes done) drawing a bar on stderr, only when stderr is a terminal."""
     if quiet or not sys.stderr.isatty():
-        return contextlib.nullcontext(None)
+        yield None
+        return
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, leave=False, file=sys.stderr)
+    total = sum(os.path.getsize(name) for name in names if name != "-" and os.path.isfile(name)) or None
+    with tqdm(total=total, unit="B", unit_scale=True, leave=False, file=sys.stderr) as bar:
+        yield bar.update
 
 
-@contextlib.contextmanager
-def _output_file(path: Path, force: bool, like: Path | None, mtime: int | None = None):
-    """A temporary file beside `path`, renamed to it on success and removed on any failure."""
-    if path.exists() and not force:
-        raise LstmzipError(f"{path} already exists; use -f to overwrite")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-        if like is not None:
-            st = like.stat()
-            os.chmod(tmp, st.st_mode & 0o7777)
-            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        if mtime is not None:
-            os.utime(tmp, (mtime, mtime))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _compressed_name(path: Path) -> tuple[Path, str]:
-    """reads.fq(.gz) -> reads.lz, stored name reads.fq; other names get .lz appended."""
-    name = path.name
-    for suffix in FASTQ_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            stored = name[:-3] if suffix.endswith(".gz") else name
-            return path.with_name(name[: -len(suffix)] + SUFFIX), stored
-    return path.with_name(name + SUFFIX), name[:-3] if name.endswith(".gz") else name
-
-
-def _decompressed_name(path: Path, stored: str | None) -> Path:
-    if stored and stored == os.path.basename(stored) and stored not in (".", "..") and "\0" not in stored:
-        return path.with_name(stored)
-    if path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX):
-        return path.with_name(path.name[: -len(SUFFIX)])
-    raise LstmzipError(f"{path}: unknown suffix and no stored name; use -c or -o")
-
-
-def _stored_header(path: Path) -> dict:
-    from . import container
-
-    with open(path, "rb") as f:
-        return container.read_header(f)[0]
-
-
-def _run_each(files: tuple[str, ...], action: Callable[[str], None]) -> None:
-    """Run action per file; report errors, go on with the next file, exit 1 if any failed."""
+def _run_each(names: tuple[str, ...], action: Callable[[str], None]) -> None:
+    """Run action per file; report errors, go on with the next file, exit 1 if any failed (2 at once for
+    options that do not fit a file)."""
     failed = False
-    for name in files or ("-",):
+    for name in names or ("-",):
         label = "stdin" if name == "-" else name
         try:
             action(name)
         except FastqError as error:
-            _say(f"{label}:{error.line}: {error.detail}")
+            _say(f"{error.file or label}:{error.line}: {error.detail}")
             failed = True
-        except LstmzipError as error:
+        except UsageError as error:
             _say(f"{label}: {error}")
+            sys.exit(2)
+        except LstmzipError as error:
+            _say(f"{error.file or label}: {error.message}")
             failed = True
         except OSError as error:
             if isinstance(error, BrokenPipeError):
@@ -141,38 +101,17 @@ def _quiet_broken_pipe() -> None:
     sys.exit(141)
 
 
-def _open_source(name: str) -> tuple[BinaryIO, Path | None]:
-    if name == "-":
-        return sys.stdin.buffer, None
-    path = Path(name)
-    if path.is_dir():
-        raise LstmzipError("is a directory")
-    return open(path, "rb"), path
-
-
-def _regular_file_size(source: BinaryIO) -> int | None:
-    try:
-        st = os.fstat(source.fileno())
-    except (AttributeError, OSError, ValueError):
-        return None
-    return st.st_size if stat.S_ISREG(st.st_mode) else None
-
-
-def _check_size_unchanged(source: BinaryIO, size: int | None) -> None:
-    """gzip's check: a file that grew or shrank while it was read (a copy still running, a log rotated)
-    gives an archive of no version of it, and --rm would then delete data."""
-    now = _regular_file_size(source)
-    if size is not None and now != size:
-        raise LstmzipError(f"file changed size while it was read ({size:,} bytes at the start, {now:,} now)")
-
-
-def _verbose_report(stats) -> None:
+def _verbose_report(stats: pipeline.Stats, paired: bool) -> None:
     """The numbers `list --json` gives, as text."""
     n, archive_bytes = stats.bases, stats.archive_bytes
     s = stats.stream_bytes
     per = lambda key, count: f"{8 * s[key] / count:.3f}" if count else "-"
     other = archive_bytes - s["names"] - s["bases"] - s["qualities"]
     _say(f"  names     {s['names']:>12,} B  {per('names', stats.records)} bits/name")
+    if paired:
+        mate2 = s["names"] - stats.mate1_names_bytes
+        per_read = f"{8 * mate2 / (stats.records // 2):.3f}" if stats.records else "-"
+        _say(f"    mate 2  {mate2:>12,} B  {per_read} bits/read (the names stream beyond mate 1's names coded alone)")
     _say(f"  bases     {s['bases']:>12,} B  {per('bases', n)} bits/base")
     _say(f"  qualities {s['qualities']:>12,} B  {per('qualities', n)} bits/quality")
     _say(f"  other     {other:>12,} B  (line layout {s['layout']:,}, read lengths {s['lengths']:,}, "
@@ -188,7 +127,8 @@ def _verbose_report(stats) -> None:
              f"{report['epochs']} epochs in {report['train_seconds']} s")
     ratio = stats.raw_bytes / archive_bytes if archive_bytes else 0
     speed = stats.raw_bytes / stats.seconds / 1e6 if stats.seconds else 0
-    _say(f"  {stats.records:,} records, {stats.raw_bytes:,} -> {archive_bytes:,} B, ratio {ratio:.2f}, {speed:.2f} MB/s")
+    records = f"{stats.records // 2:,} pairs" if paired else f"{stats.records:,} records"
+    _say(f"  {records}, {stats.raw_bytes:,} -> {archive_bytes:,} B, ratio {ratio:.2f}, {speed:.2f} MB/s")
 
 
 class ByteSize(click.ParamType):
@@ -210,15 +150,45 @@ class ByteSize(click.ParamType):
         return size
 
 
+class RecordRange(click.ParamType):
+    """'START:END', 'START:' or ':END' as a slice (Python's notation; negative numbers count from the end)."""
+
+    name = "START:END"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, slice):
+            return value
+        parts = value.split(":")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            start, stop = (int(part) if part.strip() else None for part in parts)
+        except ValueError:
+            self.fail(f"{value!r} is not a range START:END (either may be left out)", param, ctx)
+        return slice(start, stop)
+
+
 def _threads_option(f):
     return click.option("-T", "--threads", type=click.IntRange(min=0), default=0, show_default=True,
                         help="Worker processes (0 = all cores). The output does not depend on it.")(f)
 
 
-def _common_output_options(f):
+def _mate_option(f):
+    return click.option("--mate", type=click.IntRange(1, 2), help="Of a paired archive, write this mate's file only.")(f)
+
+
+def _common_output_options(outputs: int = 1):
+    return lambda f: _with_output_options(f, outputs)
+
+
+def _with_output_options(f, outputs: int):
+    output = (click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (one input only).")
+              if outputs == 1 else
+              click.option("-o", "--output", type=click.Path(dir_okay=False), multiple=True,
+                           help="Write to this file (one input only); twice for the two files of a paired archive."))
     for option in reversed([
         click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output."),
-        click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (one input only)."),
+        output,
         click.option("-f", "--force", is_flag=True, help="Overwrite existing files; allow a terminal."),
         click.option("--rm", "remove", is_flag=True, help="Remove the input after success."),
         click.option("-q", "--quiet", is_flag=True, help="No messages but errors."),
@@ -228,9 +198,11 @@ def _common_output_options(f):
     return _threads_option(f)
 
 
-def _check_output_options(files, output, to_stdout):
-    if output and (len(files) > 1 or to_stdout):
+def _check_output_options(names, outputs: tuple[str, ...], to_stdout: bool) -> None:
+    if outputs and (len(names) > 1 or to_stdout):
         raise click.UsageError("-o takes one input file and cannot be combined with -c")
+    if len(outputs) > 2:
+        raise click.UsageError("-o is given at most twice (the two files of a paired archive)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -242,8 +214,9 @@ def main():
 
 
 @main.command()
-@click.argument("files", nargs=-1, type=click.Path())
-@_common_output_options
+@click.argument("names", nargs=-1, type=click.Path(), metavar="[FILE]...")
+@_common_output_options()
+@click.option("--pair", is_flag=True, help="FILES are the two files of a paired-end run: one archive holds both.")
 @click.option("-1", "level", flag_value=1, help="Fastest.")
 @click.option("-2", "level", flag_value=2, hidden=True)
 @click.option("-3", "level", flag_value=3, hidden=True)
@@ -256,148 +229,167 @@ def main():
 @click.option("--block-size", type=ByteSize(), default=None,
               help="Cut a block every SIZE bytes of input (default: the level's, 32M; K, M, G suffixes). "
                    "Smaller blocks need less memory and make record ranges cheaper to read, at some cost in size.")
-def compress(files, to_stdout, output, force, remove, quiet, verbose, threads, level, block_size):
-    """Compress FASTQ (plain or gzip) FILES to FILE.lz; no FILE or - reads standard input."""
-    _check_output_options(files, output, to_stdout)
+def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, pair, level, block_size):
+    """Compress FASTQ (plain or gzip) FILES to FILE.lz; no FILE or - reads standard input.
+    With --pair, R1 R2 to one archive named after what both names share (sample_R1.fq, sample_R2.fq ->
+    sample.lz)."""
     level = level or DEFAULT_LEVEL
+    if pair:
+        if len(names) != 2:
+            raise click.UsageError("--pair takes two files (mate 1's, then mate 2's)")
+        if output and to_stdout:
+            raise click.UsageError("-o cannot be combined with -c")
+    else:
+        _check_output_options(names, (output,) if output else (), to_stdout)
 
-    def one(name: str) -> None:
-        from . import pipeline
-        from .fastq import open_input
-
-        source, path = _open_source(name)
-        with source:
-            size = _regular_file_size(source)
-            mtime = int(path.stat().st_mtime) if path else None
-            if to_stdout or (path is None and not output):
-                if sys.stdout.isatty() and not force:
-                    raise LstmzipError("compressed data not written to a terminal; use -f to force")
-                target, stored = None, (_compressed_name(path)[1] if path else None)
-            else:
-                target, stored = _compressed_name(path) if path else (None, None)
-                target = Path(output) if output else target
-            with _progress_bar(path.stat().st_size if path else None, quiet) as bar:
-                def run(out: BinaryIO):
-                    try:
-                        stats = pipeline.compress_stream(open_input(source), out, level, threads, stored, mtime,
-                                                         bar.update if bar else None, block_bytes=block_size)
-                    except FastqError:
-                        _check_size_unchanged(source, size)  # a changed size explains a broken last record
-                        raise
-                    _check_size_unchanged(source, size)
-                    return stats
-
-                if target is None:
-                    stats = run(sys.stdout.buffer)
-                    sys.stdout.buffer.flush()
-                else:
-                    with _output_file(target, force, path) as out:
-                        stats = run(out)
+    def report(name: str, result: files.Result) -> None:
         if verbose:
             _say(f"{name}:")
-            _verbose_report(stats)
-        if remove and path and target is not None:
-            path.unlink()
+            _verbose_report(result.stats, result.paired)
 
-    _run_each(files, one)
-
-
-def _decompress_files(files, to_stdout, output, force, remove, quiet, verbose, threads, verify_only=False):
     def one(name: str) -> None:
-        from . import pipeline
+        from . import files
 
-        source, path = _open_source(name)
-        with source:
-            to_terminal = verify_only or to_stdout or (path is None and not output)
-            if not to_terminal:
-                header = _stored_header(path)
-                target = Path(output) if output else _decompressed_name(path, header.get("name"))
-            with _progress_bar(path.stat().st_size if path else None, quiet) as bar:
-                progress = bar.update if bar else None
-                if verify_only:
-                    header, stats = pipeline.decompress_stream(source, None, threads, progress)
-                elif to_terminal:
-                    header, stats = pipeline.decompress_stream(source, sys.stdout.buffer, threads, progress)
-                    sys.stdout.buffer.flush()
-                else:
-                    mtime = header.get("mtime") if isinstance(header.get("mtime"), int) else None
-                    with _output_file(target, force, path, mtime) as out:
-                        header, stats = pipeline.decompress_stream(source, out, threads, progress)
+        with _progress((name,), quiet) as progress:
+            result = files.compress_file(name, output, to_stdout, force=force, level=level, threads=threads,
+                                         remove=remove, progress=progress, block_bytes=block_size)
+        report(name, result)
+
+    def both(label: str) -> None:
+        from . import files
+
+        with _progress(names, quiet) as progress:
+            result = files.compress_pair_files(*names, output, to_stdout, force=force, level=level,
+                                               threads=threads, remove=remove, progress=progress,
+                                               block_bytes=block_size, mate1_names=verbose)
+        report(label, result)
+
+    _run_each((" + ".join(names),) if pair else names, both if pair else one)
+
+
+def _decompress_files(names, to_stdout, outputs, force, remove, quiet, verbose, threads, mate=None,
+                      verify_only=False):
+    def one(name: str) -> None:
+        from . import files
+
+        with _progress((name,), quiet) as progress:
+            result = files.decompress_file(name, outputs, to_stdout, force=force, threads=threads, mate=mate,
+                                           remove=remove, progress=progress, verify_only=verify_only)
         if verbose or verify_only and not quiet:
-            _say(f"{name}: ok, {stats.records:,} records, {stats.raw_bytes:,} bytes")
-        if remove and path and not to_terminal:
-            path.unlink()
+            stats = result.stats
+            members = f"{stats.members} members, " if stats.members > 1 else ""
+            _say(f"{name}: ok, {members}{stats.records:,} records, {stats.raw_bytes:,} bytes")
 
-    _run_each(files, one)
-
-
-@main.command()
-@click.argument("files", nargs=-1, type=click.Path())
-@_common_output_options
-def decompress(files, to_stdout, output, force, remove, quiet, verbose, threads):
-    """Decompress FILE.lz to the stored name (or FILE without .lz); no FILE or - reads standard input."""
-    _check_output_options(files, output, to_stdout)
-    _decompress_files(files, to_stdout, output, force, remove, quiet, verbose, threads)
+    _run_each(names, one)
 
 
 @main.command()
-@click.argument("files", nargs=-1, type=click.Path())
+@click.argument("names", nargs=-1, type=click.Path(), metavar="[FILE]...")
+@_common_output_options(outputs=2)
+@_mate_option
+def decompress(names, to_stdout, output, force, remove, quiet, verbose, threads, mate):
+    """Decompress FILE.lz to the stored name (or FILE without .lz); no FILE or - reads standard input.
+    A paired archive gives back both files (-c: interleaved, R1 record then R2 record)."""
+    _check_output_options(names, output, to_stdout)
+    _decompress_files(names, to_stdout, output, force, remove, quiet, verbose, threads, mate)
+
+
+@main.command()
+@click.argument("names", nargs=-1, type=click.Path(), metavar="[FILE]...")
 @_threads_option
-def cat(files, threads):
-    """Decompress FILES to standard output (= decompress -c)."""
-    _decompress_files(files, True, None, False, False, True, False, threads)
+@_mate_option
+@click.option("--records", "records", type=RecordRange(),
+              help="Only records START to END-1 (from 0, as Python slices; START: and :END work; pairs in a "
+                   "paired archive). Needs a seekable archive.")
+@click.option("--block", type=click.IntRange(min=1), help="Only block N (from 1; see list --blocks). Needs a seekable archive.")
+def cat(names, threads, mate, records, block):
+    """Decompress FILES to standard output (= decompress -c); a paired archive interleaved."""
+    if records is not None and block is not None:
+        raise click.UsageError("--records and --block cannot be combined")
+    if records is None and block is None:
+        _decompress_files(names, True, (), False, False, True, False, threads, mate)
+        return
+
+    def one(name: str) -> None:
+        from . import files
+
+        files.cat_range(name, records, block, mate=mate, threads=threads)
+
+    _run_each(names, one)
 
 
 @main.command()
-@click.argument("files", nargs=-1, type=click.Path())
+@click.argument("names", nargs=-1, type=click.Path(), metavar="[FILE]...")
 @click.option("-q", "--quiet", is_flag=True, help="No messages but errors.")
 @_threads_option
-def test(files, quiet, threads):
+def test(names, quiet, threads):
     """Decode FILES and verify every checksum; write nothing."""
-    _decompress_files(files, False, None, False, False, quiet, False, threads, verify_only=True)
+    _decompress_files(names, False, (), False, False, quiet, False, threads, verify_only=True)
+
+
+def _list_rows(d: dict) -> list[tuple[int, dict, str]]:
+    """Rows of the text table, one per member (and a total) or one for the file: records as ranges count
+    them (pairs in a paired member), the row, its name."""
+    def label(member: dict) -> str:
+        if member["mates"] is not None:
+            return f"paired: {member['mates'][0]} + {member['mates'][1]}"
+        return member["name"] or "no stored name"
+
+    counted = [m["pairs"] if m["pairs"] is not None else m["records"] for m in d["members"]]
+    if len(d["members"]) == 1:
+        return [(counted[0], d, f"{d['file']} ({label(d['members'][0])})")]
+    rows = [(count, m, f"{d['file']} member {i} ({label(m)})")
+            for i, (count, m) in enumerate(zip(counted, d["members"]), 1)]
+    return rows + [(sum(counted), d | {"level": "-"}, f"{d['file']} (all {len(d['members'])} members)")]
 
 
 @main.command(name="list")
-@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.argument("names", nargs=-1, required=True, type=click.Path(), metavar="FILE...")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_(files, as_json):
-    """Show records, sizes, ratio and blocks of FILES, read from the index without decoding."""
+@click.option("--blocks", "with_blocks", is_flag=True, help="Also list each block: its first record, records, bytes, offset.")
+def list_(names, as_json, with_blocks):
+    """Show records, sizes, ratio and blocks of FILES (a row per member), read from the index without decoding.
+    In a paired archive records count pairs."""
     described = []
 
     def one(name: str) -> None:
         from .report import facts
 
-        described.append(facts.gather(name).summary())
+        described.append(facts.gather(name).summary(with_blocks))
 
     try:
-        _run_each(files, one)
+        _run_each(names, one)
     finally:
         if as_json:
             click.echo(json.dumps({"files": described}, indent=2))
         elif described:
             click.echo(f"{'records':>10} {'bases':>13} {'raw':>14} {'archive':>12} {'ratio':>7} {'blocks':>6} {'level':>5}  name")
             for d in described:
-                click.echo(f"{d['records']:>10,} {d['bases']:>13,} {d['raw_bytes']:>14,} {d['archive_bytes']:>12,} "
-                           f"{d['ratio'] or 0:>7.2f} {d['blocks']:>6} {d['level']:>5}  {d['file']}")
-
-
-def _report_name(path: Path) -> Path:
-    """reads.lz -> reads.html, beside the archive."""
-    name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX) else path.name
-    return path.with_name(name + ".html")
+                for records, row, name in _list_rows(d):
+                    click.echo(f"{records:>10,} {row['bases']:>13,} {row['raw_bytes']:>14,} {row['archive_bytes']:>12,} "
+                               f"{row['ratio'] or 0:>7.2f} {row['blocks']:>6} {str(row['level']):>5}  {name}")
+            for d in described:
+                if with_blocks:
+                    click.echo(f"\n{d['file']}: {'block':>6} {'member':>6} {'first':>12} {'records':>10} "
+                               f"{'raw':>14} {'archive':>12} {'offset':>14}")
+                    for b in d["block_list"]:
+                        records = b["pairs"] if b["pairs"] is not None else b["records"]
+                        click.echo(f"{'':{len(d['file']) + 1}} {b['block']:>6} {b['member']:>6} {b['first']:>12,} "
+                                   f"{records:>10,} {b['raw_bytes']:>14,} {b['archive_bytes']:>12,} {b['offset']:>14,}")
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.argument("names", nargs=-1, required=True, type=click.Path(), metavar="FILE...")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="One page for all FILES, side by side, in this file (- for standard output).")
 @click.option("--multiqc", "multiqc_dir", type=click.Path(file_okay=False),
               help="Write MultiQC custom-content files into this directory (and no page, unless -o).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing files.")
-def report(files, output, multiqc_dir, force):
+def report(names, output, multiqc_dir, force):
     """Describe archives as an offline HTML page (FILE.html beside each FILE.lz, or -o), from their
-    header, index, block headers and statistics: nothing is decoded."""
-    from .report import multiqc  # light: the rest is imported per file, by one()
+    header, index, block headers and statistics: nothing is decoded. A file of several members gets one
+    page, with a column and a trace per member."""
+    from .report import multiqc  # light: the rest is imported per file, by one() and write()
 
     command = shlex.join(["lstmzip", *sys.argv[1:]])
     gathered = []
@@ -408,13 +400,13 @@ def report(files, output, multiqc_dir, force):
         return page.render(archives, command, datetime.now(timezone.utc))
 
     def write(path: Path, text: str) -> None:
-        with _output_file(path, force, None) as out:
+        from . import files
+
+        with files.output_files([path], force) as (out,):  # readable by others, as open() would make it
             out.write(text.encode())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(path, 0o666 & ~umask)  # a page for others to read, not a private temporary file
 
     def one(name: str) -> None:
+        from . import files
         from .report import facts
 
         archive = facts.gather(name)
@@ -424,13 +416,13 @@ def report(files, output, multiqc_dir, force):
             for file_name, content in multiqc.files(archive).items():
                 write(Path(multiqc_dir) / file_name, json.dumps(content, indent=1) + "\n")
         if not output and not multiqc_dir:
-            write(_report_name(Path(name)), html_for([archive]))
+            write(files.report_name(Path(name)), html_for([archive]))
 
     if multiqc_dir:
-        samples = [multiqc.sample_name(name) for name in files]
+        samples = [multiqc.sample_name(name) for name in names]
         if len(set(samples)) < len(samples):
             raise click.UsageError("two archives have the same name: MultiQC would take them for one sample")
-    _run_each(files, one)
+    _run_each(names, one)
     if output == "-":
         sys.stdout.write(html_for(gathered))
     elif output:

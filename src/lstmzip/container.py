@@ -1,8 +1,10 @@
 """The archive container, version 2.0 (docs/FORMAT.md is the specification); reads 1.0 too.
 
-header | block* | statistics? | index | footer. All integers little-endian. Every part carries a CRC32;
-each block also carries the xxh64 of its decoded bytes. Readers check every size against sane maxima
-and against what remains before reading or allocating.
+A file is one or more members, each header | block* | statistics? | index | footer (as `cat a.lz b.lz`
+makes). All integers little-endian. Every part carries a CRC32; each block also carries the xxh64 of its
+decoded bytes. Readers check every size against sane maxima and against what remains before reading or
+allocating. Readers accept versions 1.x (a 1.0 member is a 2.0 member without a statistics section) and
+2.x.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ READ_CHUNK = 1 << 24
 
 @dataclass
 class BlockInfo:
-    offset: int
+    offset: int  # from the start of its member
     stored: int  # bytes of the block in the archive, header included
     records: int
     raw_size: int
@@ -110,9 +112,10 @@ class ArchiveWriter:
         self._write(totals + struct.pack("<I", _crc(totals)) + FOOTER_MAGIC)
 
 
-def read_header(f: BinaryIO) -> tuple[dict, bytes, int]:
-    """The header's JSON object, the models' bytes and the header's size in bytes."""
-    start = f.read(_HEAD.size)
+def read_header(f: BinaryIO, start: bytes = b"") -> tuple[dict, bytes, int]:
+    """The header's JSON object, the models' bytes and the header's size in bytes. start: its first bytes,
+    if they were read already (next_member)."""
+    start += f.read(_HEAD.size - len(start))
     _check_magic(start)
     if len(start) < _HEAD.size:
         raise CorruptArchiveError("archive is truncated (in the header)")
@@ -140,13 +143,11 @@ def read_header(f: BinaryIO) -> tuple[dict, bytes, int]:
     return header, models, _HEAD.size + length + 4 + len(models) + 4
 
 
-def read_blocks(f: BinaryIO, params: dict, header_size: int,
+def read_blocks(f: BinaryIO, params: dict, header_size: int, paired: bool = False,
                 statistics: Callable[[int, bytes], None] | None = None) -> Iterator[tuple[BlockInfo, list[bytes]]]:
-    """Yield each block with its streams, CRC-checked, then check the statistics section (given to
-    statistics(version, payload)), the index and footer and that the archive ends there. Works on pipes:
-    nothing is seeked."""
-    max_records = params["block_records"]
-    max_raw = params["block_bytes"] + MAX_RECORD_BYTES
+    """Yield each block of one member with its streams, CRC-checked, then check the member's statistics
+    section (given to statistics(version, payload)), index and footer. Works on pipes: nothing is seeked.
+    What follows the member is next_member's to read."""
     offset = header_size
     seen: list[BlockInfo] = []
     while True:
@@ -163,28 +164,37 @@ def read_blocks(f: BinaryIO, params: dict, header_size: int,
             break
         if tag != b"B":
             raise CorruptArchiveError(f"archive is corrupt (unexpected byte at offset {offset})")
-        rest = _read_exact(f, _BLOCK.size - 1 + 4, "block header")
-        head = tag + rest[:-4]
-        if struct.unpack("<I", rest[-4:])[0] != _crc(head):
-            raise CorruptArchiveError(f"block {len(seen) + 1} header is corrupt (checksum mismatch)")
-        fields = _BLOCK.unpack(head)
-        records, raw_size, bases, n_streams = fields[1:5]
-        sizes, crcs, digest = fields[5 : 5 + N_STREAMS], fields[5 + N_STREAMS : 5 + 2 * N_STREAMS], fields[-1]
-        if n_streams != N_STREAMS or records > max_records or raw_size > max_raw or 2 * bases > raw_size:
-            raise CorruptArchiveError(f"block {len(seen) + 1} header is corrupt (impossible sizes)")
-        streams = []
-        for size, crc in zip(sizes, crcs):
-            if size > 2 * raw_size + (1 << 20):
-                raise CorruptArchiveError(f"block {len(seen) + 1} header is corrupt (impossible sizes)")
-            stream = _read_exact(f, size, f"block {len(seen) + 1}")
-            if _crc(stream) != crc:
-                raise CorruptArchiveError(f"block {len(seen) + 1} is corrupt (checksum mismatch)")
-            streams.append(stream)
-        info = BlockInfo(offset, _BLOCK.size + 4 + sum(sizes), records, raw_size, bases, sizes, crcs, digest)
+        info, streams = _read_block(f, params, offset, len(seen) + 1, paired)
         offset += info.stored
         seen.append(info)
         yield info, streams
     _check_index_and_footer(f, seen, offset)
+
+
+def _read_block(f: BinaryIO, params: dict, offset: int, number: int, paired: bool) -> tuple[BlockInfo, list[bytes]]:
+    """One block after its tag `B`, at `offset` in its member."""
+    max_records = params["block_records"]
+    max_raw = params["block_bytes"] + MAX_RECORD_BYTES
+    rest = _read_exact(f, _BLOCK.size - 1 + 4, "block header")
+    head = b"B" + rest[:-4]
+    if struct.unpack("<I", rest[-4:])[0] != _crc(head):
+        raise CorruptArchiveError(f"block {number} header is corrupt (checksum mismatch)")
+    fields = _BLOCK.unpack(head)
+    records, raw_size, bases, n_streams = fields[1:5]
+    sizes, crcs, digest = fields[5 : 5 + N_STREAMS], fields[5 + N_STREAMS : 5 + 2 * N_STREAMS], fields[-1]
+    if n_streams != N_STREAMS or not 0 < records <= max_records or raw_size > max_raw or 2 * bases > raw_size:
+        raise CorruptArchiveError(f"block {number} header is corrupt (impossible sizes)")
+    if paired and records % 2:
+        raise CorruptArchiveError(f"block {number} header is corrupt (an odd number of records in a paired archive)")
+    streams = []
+    for size, crc in zip(sizes, crcs):
+        if size > 2 * raw_size + (1 << 20):
+            raise CorruptArchiveError(f"block {number} header is corrupt (impossible sizes)")
+        stream = _read_exact(f, size, f"block {number}")
+        if _crc(stream) != crc:
+            raise CorruptArchiveError(f"block {number} is corrupt (checksum mismatch)")
+        streams.append(stream)
+    return BlockInfo(offset, _BLOCK.size + 4 + sum(sizes), records, raw_size, bases, sizes, crcs, digest), streams
 
 
 def _read_section(f: BinaryIO, tag: bytes) -> tuple[int, bytes]:
@@ -198,6 +208,35 @@ def _read_section(f: BinaryIO, tag: bytes) -> tuple[int, bytes]:
     if crc != _crc(tag + rest + payload):
         raise CorruptArchiveError("archive statistics section is corrupt (checksum mismatch)")
     return version, payload
+
+
+def next_member(f: BinaryIO) -> bytes | None:
+    """After a member's footer: None at the end of the file, else the first bytes of the next member (its
+    magic), for read_header. Anything else is trailing data, refused."""
+    start = f.read(len(MAGIC))
+    while start and len(start) < len(MAGIC):  # a raw stream may return less than asked
+        more = f.read(len(MAGIC) - len(start))
+        if not more:
+            break
+        start += more
+    if not start:
+        return None
+    if start != MAGIC:
+        raise CorruptArchiveError("archive has trailing bytes after its end")
+    return start
+
+
+def read_block_at(f: BinaryIO, member_offset: int, info: BlockInfo, params: dict, number: int,
+                  paired: bool) -> tuple[BlockInfo, list[bytes]]:
+    """One block found by the index (seekable archives), checked against its index entry."""
+    f.seek(member_offset + info.offset)
+    if f.read(1) != b"B":
+        raise CorruptArchiveError(f"block {number} is not where the index says")
+    found, streams = _read_block(f, params, info.offset, number, paired)
+    if (found.stored, found.records, found.raw_size, found.bases) != (info.stored, info.records, info.raw_size,
+                                                                    info.bases):
+        raise CorruptArchiveError(f"block {number} does not match the archive index")
+    return found, streams
 
 
 def _check_index_and_footer(f: BinaryIO, seen: list[BlockInfo], index_offset: int) -> None:
@@ -215,8 +254,6 @@ def _check_index_and_footer(f: BinaryIO, seen: list[BlockInfo], index_offset: in
             raise CorruptArchiveError("archive index does not match its blocks")
     footer = _read_exact(f, FOOTER_SIZE, "footer")
     _check_footer(footer, index_offset, seen)
-    if f.read(1):
-        raise CorruptArchiveError("archive has trailing bytes after its end")
 
 
 def _check_footer(footer: bytes, index_offset: int | None, blocks: list[BlockInfo]) -> tuple:
@@ -233,69 +270,95 @@ def _check_footer(footer: bytes, index_offset: int | None, blocks: list[BlockInf
     return fields
 
 
-def read_index(f: BinaryIO) -> tuple[dict, list[BlockInfo], int]:
-    """Header, block list and archive size from a seekable archive, without reading the blocks."""
-    header, _, _ = read_header(f)
-    size = f.seek(0, 2)
-    if size < FOOTER_SIZE:
-        raise CorruptArchiveError("archive is truncated")
-    f.seek(size - FOOTER_SIZE)
-    index_offset, count, _, _, _, _ = _check_footer(f.read(FOOTER_SIZE), None, [])
-    index_size = 1 + 8 + count * _INDEX_ENTRY.size + 4
-    if index_offset + index_size + FOOTER_SIZE != size:
-        raise CorruptArchiveError("archive footer is corrupt (index out of place)")
-    f.seek(index_offset)
-    index = f.read(index_size)
-    if index[:1] != b"I" or _crc(index[:-4]) != struct.unpack("<I", index[-4:])[0]:
-        raise CorruptArchiveError("archive index is corrupt (checksum mismatch)")
-    blocks = [BlockInfo(*_INDEX_ENTRY.unpack_from(index, 9 + i * _INDEX_ENTRY.size)) for i in range(count)]
-    return header, blocks, size
+@dataclass
+class Member:
+    """One member of a seekable archive, as its header and index describe it (nothing decoded)."""
+
+    offset: int  # where it starts in the file
+    size: int
+    header: dict
+    models: bytes
+    blocks: list[BlockInfo]
+    version: tuple[int, int]
+    statistics_offset: int | None = None  # its statistics section's, from the member's start; None: it has none
+    statistics_size: int = 0  # the section's bytes, framing included
 
 
-def read_block_stream_sizes(f: BinaryIO, blocks: list[BlockInfo]) -> list[dict]:
-    """Stored bytes per stream of each block, from the block headers (no decoding)."""
+def read_members(f: BinaryIO) -> list[Member]:
+    """Every member of a seekable archive, from their indexes: the last member's footer is at the end of
+    the file, and each member's index says where it starts, so the walk goes back member by member
+    without reading any block. The space between a member's last block and its index is its statistics
+    section (or nothing); only the section's frame is checked here (read_statistics reads the rest)."""
+    f.seek(0)
+    read_header(f)  # a foreign or damaged start is named as such, before the walk from the end
+    end = f.seek(0, 2)
+    members: list[Member] = []
+    while end:
+        if end < FOOTER_SIZE:
+            raise CorruptArchiveError("archive is truncated")
+        f.seek(end - FOOTER_SIZE)
+        index_offset, count, _, _, _, _ = footer = _check_footer(f.read(FOOTER_SIZE), None, [])
+        index_size = 1 + 8 + count * _INDEX_ENTRY.size + 4
+        start = end - FOOTER_SIZE - index_size - index_offset
+        if start < 0:
+            raise CorruptArchiveError("archive footer is corrupt (index out of place)")
+        f.seek(start + index_offset)
+        index = f.read(index_size)
+        if index[:1] != b"I" or _crc(index[:-4]) != struct.unpack("<I", index[-4:])[0] or \
+                struct.unpack_from("<Q", index, 1)[0] != count:
+            raise CorruptArchiveError("archive index is corrupt (checksum mismatch)")
+        blocks = [BlockInfo(*_INDEX_ENTRY.unpack_from(index, 9 + i * _INDEX_ENTRY.size)) for i in range(count)]
+        if not all(block.records for block in blocks):  # a block holds records: ranges skip none unread
+            raise CorruptArchiveError("archive index is corrupt (an empty block)")
+        if footer[2:4] != (sum(b.records for b in blocks), sum(b.raw_size for b in blocks)):
+            raise CorruptArchiveError("archive footer does not match its index")
+        f.seek(start)
+        header, models, header_size = read_header(f)
+        f.seek(start + 4)
+        version = tuple(f.read(2))
+        offset = header_size
+        for block in blocks:  # the blocks fill the member from its header to its statistics or index
+            if block.offset != offset:
+                raise CorruptArchiveError("archive index is corrupt (blocks out of place)")
+            offset += block.stored
+        if offset > index_offset:
+            raise CorruptArchiveError("archive index is corrupt (blocks out of place)")
+        member = Member(start, end - start, header, models, blocks, version)
+        if offset < index_offset:
+            _locate_statistics(f, member, offset, index_offset)
+        members.append(member)
+        end = start
+    return members[::-1]
+
+
+def _locate_statistics(f: BinaryIO, member: Member, start: int, end: int) -> None:
+    """The statistics section must fill start..end of the member (offsets from its start) exactly."""
+    f.seek(member.offset + start)
+    head = f.read(_SECTION.size)
+    if len(head) < _SECTION.size or head[:1] != b"S" or end - start < SECTION_OVERHEAD:
+        raise CorruptArchiveError(f"archive is corrupt (unexpected byte at offset {start})")
+    if SECTION_OVERHEAD + _SECTION.unpack(head)[2] != end - start:
+        raise CorruptArchiveError("archive statistics section is corrupt (out of place)")
+    member.statistics_offset, member.statistics_size = start, end - start
+
+
+def read_statistics(f: BinaryIO, member: Member) -> tuple[int, bytes] | None:
+    """(version, payload) of a member's statistics section, CRC-checked, or None when it has none."""
+    if member.statistics_offset is None:
+        return None
+    f.seek(member.offset + member.statistics_offset)
+    return _read_section(f, f.read(1))
+
+
+def read_block_stream_sizes(f: BinaryIO, member: Member) -> list[dict]:
+    """Stored bytes per stream of each of a member's blocks, from the block headers (no decoding)."""
     from .streams import STREAM_NAMES
 
     per_block = []
-    for number, block in enumerate(blocks, 1):
-        f.seek(block.offset)
+    for number, block in enumerate(member.blocks, 1):
+        f.seek(member.offset + block.offset)
         head = f.read(_BLOCK.size + 4)
         if len(head) != _BLOCK.size + 4 or _crc(head[:-4]) != struct.unpack("<I", head[-4:])[0]:
             raise CorruptArchiveError(f"block {number} header is corrupt (checksum mismatch)")
         per_block.append(dict(zip(STREAM_NAMES, _BLOCK.unpack(head[:-4])[5 : 5 + N_STREAMS])))
     return per_block
-
-
-def read_stream_sizes(f: BinaryIO, blocks: list[BlockInfo]) -> dict:
-    """Stored bytes per stream, summed over the blocks, from the block headers (no decoding)."""
-    from .streams import STREAM_NAMES
-
-    per_block = read_block_stream_sizes(f, blocks)
-    return {key: sum(sizes[key] for sizes in per_block) for key in STREAM_NAMES}
-
-
-def read_version(f: BinaryIO) -> tuple[int, int]:
-    """The format version (major, minor) of an archive whose header read_header accepted."""
-    f.seek(4)
-    return tuple(f.read(2))
-
-
-def read_statistics(f: BinaryIO, blocks: list[BlockInfo], size: int) -> tuple[int, bytes] | None:
-    """(version, payload) of the statistics section of a seekable archive, or None when it has none: it
-    fills exactly the space between the last block and the index."""
-    if blocks:
-        start = blocks[-1].offset + blocks[-1].stored
-    else:
-        f.seek(0)
-        start = read_header(f)[2]
-    end = size - FOOTER_SIZE - (1 + 8 + len(blocks) * _INDEX_ENTRY.size + 4)
-    if start == end:
-        return None
-    f.seek(start)
-    tag = f.read(1)
-    if tag != b"S" or end - start < SECTION_OVERHEAD:
-        raise CorruptArchiveError(f"archive is corrupt (unexpected byte at offset {start})")
-    version, payload = _read_section(f, tag)
-    if start + SECTION_OVERHEAD + len(payload) != end:
-        raise CorruptArchiveError("archive statistics section is corrupt (out of place)")
-    return version, payload

@@ -38,6 +38,9 @@ class Block:
     layout: np.ndarray  # uint8 per record: bits 0-3 = CR before the LF of lines 1-4, bits 4-5 = '+' form
     plus_texts: list[bytes] = field(default_factory=list)  # '+' line texts of PLUS_OTHER records
     final_newline: bool = True  # False only for a last record with no newline at the end of the file
+    # Paired archives (records R1, R2, R1, ...): False where mate 1's last record here ended its file without
+    # a newline. The block's bytes have that newline (so the pair after it can follow); mate 1 alone has not.
+    mate1_newline: bool = True
 
     @property
     def records(self) -> int:
@@ -116,9 +119,13 @@ def _parse_records(lines: list[bytes], first_line: int, final_newline: bool) -> 
     return Block(names, seq, qual, lengths, layout, plus_texts, final_newline)
 
 
-def read_blocks(stream: BinaryIO, max_records: int, max_bytes: int) -> Iterator[Block]:
+def read_blocks(stream: BinaryIO, max_records: int, max_bytes: int, group: int = 1) -> Iterator[Block]:
     """Yield blocks of at most max_records records, each closed at the first record that brings it to
-    max_bytes input bytes or more. The cuts depend only on the content, never on how reads split it."""
+    max_bytes input bytes or more. The cuts depend only on the content, never on how reads split it.
+    group: blocks hold whole groups of this many records (2: the pairs of an interleaved stream)."""
+    if max_records < group:
+        raise ValueError("a block must hold at least one group of records")
+    max_records -= max_records % group
     pending = b""  # an incomplete last line, carried to the next chunk
     lines: list[bytes] = []  # complete lines (LF removed) not yet in a block
     first_line = 1
@@ -131,7 +138,7 @@ def read_blocks(stream: BinaryIO, max_records: int, max_bytes: int) -> Iterator[
         pending = b"" if eof else lines.pop()
         tail = len(lines) - len(lines) % 4  # the record still incomplete, checked before it grows further
         if sum(map(len, lines[tail:])) + len(lines) - tail + len(pending) > MAX_RECORD_BYTES:
-            raise _too_long(first_line + tail)
+            raise record_too_long(first_line + tail)
         if eof:
             final_newline = lines[-1] == b""
             if final_newline:
@@ -142,9 +149,10 @@ def read_blocks(stream: BinaryIO, max_records: int, max_bytes: int) -> Iterator[
             record_sizes = line_sizes.reshape(-1, 4).sum(axis=1) + 4
             too_long = np.flatnonzero(record_sizes > MAX_RECORD_BYTES)
             if too_long.size:
-                raise _too_long(first_line + 4 * int(too_long[0]))
+                raise record_too_long(first_line + 4 * int(too_long[0]))
             reached = np.flatnonzero(np.cumsum(record_sizes) >= max_bytes)
             take = min(max_records, int(reached[0]) + 1 if reached.size else complete + 1)
+            take += -take % group
             if take > complete:
                 if not eof:
                     break  # no limit reached yet: wait for more input
@@ -154,14 +162,14 @@ def read_blocks(stream: BinaryIO, max_records: int, max_bytes: int) -> Iterator[
             del lines[: 4 * take]
             first_line += 4 * take
     if lines:
-        _refuse_incomplete_record(lines, first_line)
+        refuse_incomplete_record(lines, first_line)
 
 
-def _too_long(line: int) -> FastqError:
+def record_too_long(line: int) -> FastqError:
     return FastqError(line, f"record is longer than {MAX_RECORD_BYTES} bytes, the most lstmzip can store")
 
 
-def _refuse_incomplete_record(lines: list[bytes], first_line: int) -> None:
+def refuse_incomplete_record(lines: list[bytes], first_line: int) -> None:
     """Raise for 1-3 lines left at the end of the input, naming the first real fault."""
     if not lines[0].startswith(b"@"):
         _parse_records(lines + [b""] * (4 - len(lines)), first_line, True)  # raises for the name line
@@ -193,3 +201,19 @@ def format_block(block: Block) -> bytes:
     if not block.final_newline and out:
         out[-1] = out[-1][:-1]
     return b"".join(out)
+
+
+def select_records(block: Block, index: np.ndarray, final_newline: bool = True) -> Block:
+    """The records at `index` (increasing) as a block of their own; final_newline: whether its last
+    record ends with a newline."""
+    index = np.asarray(index, dtype=np.int64)
+    lengths = block.lengths[index]
+    starts = (np.cumsum(block.lengths) - block.lengths)[index]
+    ends = np.cumsum(lengths)
+    # the chosen reads' symbols: position k of the output comes from its read's start plus k - (where it starts here)
+    positions = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - lengths), lengths)
+    other = block.layout >> 4 == PLUS_OTHER
+    text_of = np.cumsum(other) - 1  # a PLUS_OTHER record's place among the block's '+' texts
+    plus_texts = [block.plus_texts[text_of[i]] for i in index if other[i]]
+    return Block([block.names[i] for i in index], block.seq[positions], block.qual[positions], lengths,
+                 block.layout[index], plus_texts, final_newline)

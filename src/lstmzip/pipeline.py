@@ -12,7 +12,7 @@ import time
 from collections import deque
 from functools import partial
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
 import xxhash
@@ -33,8 +33,11 @@ class Stats:
     seconds: float = 0.0
     learning: dict = field(default_factory=dict)
     untrained_because: str | None = None  # why no network was trained, for -v
-    archive_bytes: int = 0
-    statistics_bytes: int = 0  # the statistics section, framing included
+    archive_bytes: int = 0  # compressing: what was written
+    statistics_bytes: int = 0  # compressing: the statistics section, framing included
+    blocks: int = 0
+    members: int = 0
+    mate1_names_bytes: int = 0  # paired archives, if asked for: mate 1's names coded alone (the rest is mate 2's)
 
 
 def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm) -> tuple[bytes, costs.Costs]:
@@ -80,15 +83,30 @@ def _learn(block: Block | None, params: dict) -> tuple[Learned, str | None]:
     return fitted, None if fitted.report else "the sample was too small to train on"
 
 
+def _digest(raw: bytes, block: Block) -> int:
+    """The block's content hash: xxh64 of its bytes, seeded 1 where mate 1's file ends here without a
+    newline (which the bytes do not show), so that the hash covers all a block decodes to."""
+    return xxhash.xxh64_intdigest(raw, seed=0 if block.mate1_newline else 1)
+
+
 def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name: str | None = None,
                     mtime: int | None = None, progress: Callable[[int], None] | None = None,
                     learned: Learned | None = None, block_bytes: int | None = None) -> Stats:
     """learned: use these models instead of training on the input (tests, golden files);
     block_bytes: cut blocks at this many input bytes instead of the level's size."""
     params = levels.params_for_level(level, block_bytes)
+    blocks = read_blocks(src, params["block_records"], params["block_bytes"])
+    return compress_blocks(blocks, dst, level, params, threads, {"name": name, "mtime": mtime}, progress, learned)
+
+
+def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: dict, threads: int, about: dict,
+                    progress: Callable[[int], None] | None = None, learned: Learned | None = None,
+                    mate1_names: bool = False) -> Stats:
+    """Write an archive of these blocks (cut with params' sizes); about: the header's keys that describe the
+    input (name, mtime; pair). mate1_names: also measure mate 1's names alone (paired input, for -v)."""
     stats = Stats()
     started = time.monotonic()
-    blocks = read_blocks(src, params["block_records"], params["block_bytes"])
+    blocks = iter(blocks)
     first = next(blocks, None)
     if learned is None:
         learned, stats.untrained_because = _learn(first, params)
@@ -97,7 +115,7 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     # the archive depend on the machine's load
     stored_report = {kind: {k: v for k, v in report.items() if k != "train_seconds"}
                      for kind, report in learned.report.items()}
-    header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, "name": name, "mtime": mtime,
+    header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, **about,
               "learning": stored_report}
     writer = container.ArchiveWriter(dst, header, learned.to_bytes())
     pending: deque = deque()
@@ -105,24 +123,28 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     spent = {"bases": costs.Costs(), "qualities": costs.Costs()}
 
     def finish_one() -> None:
-        block, raw, parts = pending.popleft()
+        block, raw, parts, mate1 = pending.popleft()
         coded = [part.get() for part in parts]
         for key, index in (("bases", 3), ("qualities", 4)):
             coded[index], block_costs = coded[index]
             spent[key] = spent[key].merged(block_costs)
-        writer.write_block(block.records, len(raw), len(block.seq), coded, xxhash.xxh64_intdigest(raw))
+        writer.write_block(block.records, len(raw), len(block.seq), coded, _digest(raw, block))
         stats.records += block.records
         stats.bases += len(block.seq)
         stats.raw_bytes += len(raw)
+        stats.blocks += 1
         for key, part in zip(streams.STREAM_NAMES, coded):
             stats.stream_bytes[key] += len(part)
+        if mate1 is not None:
+            stats.mate1_names_bytes += len(mate1.get())
         if progress:
             progress(len(raw))
 
     with workers.for_threads(threads) as pool:
         for block in itertools.chain([first] if first else [], blocks):
             raw = format_block(block)
-            pending.append((block, raw, _encode_block(pool, block, params, learned)))
+            mate1 = pool.submit(encode_names, block.names[0::2]) if mate1_names else None
+            pending.append((block, raw, _encode_block(pool, block, params, learned), mate1))
             while len(pending) > depth:
                 finish_one()
         while pending:
@@ -132,6 +154,7 @@ def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name
     writer.close((costs.VERSION, payload))
     stats.statistics_bytes = len(payload) + container.SECTION_OVERHEAD
     stats.archive_bytes = writer.offset
+    stats.members = 1
     stats.seconds = time.monotonic() - started
     return stats
 
@@ -146,26 +169,108 @@ def _decode_tasks(pool, parts: list[bytes], lengths: np.ndarray, params: dict, l
             pool.submit(streams.decode_qualities, parts[4], lengths, params)]
 
 
-def _check_statistics(version: int, payload: bytes) -> None:
+def check_statistics(version: int, payload: bytes) -> None:
     """The statistics feed no decoding, but a damaged section is refused like any other damage (one of a
     later version, which this lstmzip cannot read, only has its checksum checked)."""
     if version == costs.VERSION:
         costs.unpack(payload)
 
 
-def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
-                      progress: Callable[[int], None] | None = None) -> tuple[dict, Stats]:
-    """Decode an archive to dst (None: decode and verify only). Returns the header and the totals."""
-    header, models, header_size = container.read_header(src)
+@dataclass
+class Member:
+    """What decoding one member of an archive needs from its header."""
+
+    number: int  # from 1, in the file
+    header: dict
+    params: dict
+    learned: Learned
+
+    @property
+    def paired(self) -> bool:
+        return self.header.get("pair") is not None
+
+    def error(self, error: LstmzipError) -> CorruptArchiveError:
+        return in_member(self.number, error)
+
+
+def in_member(number: int, error: LstmzipError) -> CorruptArchiveError:
+    """The error, saying which member of the archive it is in when that is not the first."""
+    return CorruptArchiveError(f"member {number}: {error}" if number > 1 else str(error))
+
+
+def open_member(number: int, header: dict, models: bytes) -> Member:
+    """Check what a member's header holds before anything is decoded with it."""
     params = levels.check_params(header.get("params"))
-    learned = Learned.from_bytes(models)
-    stats = Stats()
+    pair = header.get("pair")
+    if pair is not None and not (isinstance(pair, list) and len(pair) == 2 and all(
+            isinstance(mate, dict) and isinstance(mate.get("name"), (str, type(None)))
+            and isinstance(mate.get("mtime"), (int, type(None))) for mate in pair)):
+        raise CorruptArchiveError("archive header is corrupt (pair)")
+    return Member(number, header, params, Learned.from_bytes(models))
+
+
+@dataclass
+class Decoded:
+    """One decoded block: its columns and its exact bytes."""
+
+    member: Member
+    block: Block
+    raw: bytes
+
+
+def decode_members(src: BinaryIO, threads: int, progress: Callable[[int], None] | None = None,
+                   stats: Stats | None = None, members: list[Member] | None = None) -> Iterator[Decoded]:
+    """Every block of every member of an archive, in order, read front to back (a pipe will do).
+    members: each member is appended to it when its header has been read."""
+
+    def stored():
+        start, number = b"", 1
+        while True:
+            try:
+                header, models, header_size = container.read_header(src, start)
+                member = open_member(number, header, models)
+                if stats is not None:
+                    stats.members += 1
+                if members is not None:
+                    members.append(member)
+                for block_number, (info, parts) in enumerate(container.read_blocks(
+                        src, member.params, header_size, member.paired, check_statistics), 1):
+                    yield member, block_number, info, parts
+            except CorruptArchiveError as error:
+                raise in_member(number, error) from None
+            start = container.next_member(src)
+            if start is None:
+                return
+            number += 1
+
+    return decode(stored(), threads, progress, stats)
+
+
+def decode_at(f: BinaryIO, where: list[tuple[Member, int, int, container.BlockInfo]], threads: int,
+              stats: Stats | None = None) -> Iterator[Decoded]:
+    """The blocks the index found (member, block number, member's offset, index entry) of a seekable archive."""
+
+    def stored():
+        for member, number, member_offset, info in where:
+            try:
+                found, parts = container.read_block_at(f, member_offset, info, member.params, number, member.paired)
+            except CorruptArchiveError as error:
+                raise member.error(error) from None
+            yield member, number, found, parts
+
+    return decode(stored(), threads, None, stats)
+
+
+def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]], threads: int,
+           progress: Callable[[int], None] | None = None, stats: Stats | None = None) -> Iterator[Decoded]:
+    """Decode stored blocks (member, number, block info, streams) in order, a few at a time in parallel."""
+    stats = stats if stats is not None else Stats()
     started = time.monotonic()
     pending: deque = deque()
     depth = 2 if threads != 1 else 0
 
-    def finish_one() -> None:
-        info, block_number, layout, plus_texts, final_newline, lengths, parts = pending.popleft()
+    def finish_one() -> Decoded:
+        member, number, info, layout, plus_texts, final, lengths, parts = pending.popleft()
         try:
             results = [part.get() for part in parts]
             names = results[0]
@@ -173,35 +278,49 @@ def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
         except workers.WorkerDied:
             raise  # this machine's trouble, not the archive's
         except LstmzipError as error:
-            raise CorruptArchiveError(f"block {block_number}: {error}") from None
+            raise member.error(CorruptArchiveError(f"block {number}: {error}")) from None
         except MemoryError:
             raise  # this machine's limit, not the archive's fault
         except Exception as error:  # a damaged stream that slipped past its checksum
-            raise CorruptArchiveError(f"block {block_number} is corrupt ({type(error).__name__})") from None
-        raw = format_block(Block(names, seq, qual, lengths, layout, plus_texts, final_newline))
-        if len(raw) != info.raw_size or xxhash.xxh64_intdigest(raw) != info.digest:
-            raise CorruptArchiveError(f"block {block_number} decodes to wrong data (content hash mismatch)")
-        if dst is not None:
-            dst.write(raw)
+            raise member.error(CorruptArchiveError(f"block {number} is corrupt ({type(error).__name__})")) from None
+        block = Block(names, seq, qual, lengths, layout, plus_texts, bool(final & 1), not final & 2)
+        raw = format_block(block)
+        if len(raw) != info.raw_size or _digest(raw, block) != info.digest:
+            raise member.error(CorruptArchiveError(f"block {number} decodes to wrong data (content hash mismatch)"))
         stats.records += info.records
         stats.bases += info.bases
         stats.raw_bytes += len(raw)
+        stats.blocks += 1
+        stats.seconds = time.monotonic() - started
         if progress:
             progress(len(raw))
+        return Decoded(member, block, raw)
 
     with workers.for_threads(threads) as pool:
-        for number, (info, parts) in enumerate(container.read_blocks(src, params, header_size, _check_statistics), 1):
-            layout, plus_texts, final_newline = streams.decode_layout(parts[0], info.records, info.raw_size)
-            lengths = streams.decode_lengths(parts[1], info.records, info.raw_size)
-            if int(lengths.sum()) != info.bases:
-                raise CorruptArchiveError(f"block {number}: read lengths do not match the block header")
+        for member, number, info, parts in stored:
+            try:
+                layout, plus_texts, final = streams.decode_layout(parts[0], info.records, info.raw_size, member.paired)
+                lengths = streams.decode_lengths(parts[1], info.records, info.raw_size)
+                if int(lengths.sum()) != info.bases:
+                    raise CorruptArchiveError("read lengths do not match the block header")
+            except CorruptArchiveError as error:
+                raise member.error(CorruptArchiveError(f"block {number}: {error}")) from None
             for key, part in zip(streams.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
-            tasks = _decode_tasks(pool, parts, lengths, params, learned, info, workers.count(threads))
-            pending.append((info, number, layout, plus_texts, final_newline, lengths, tasks))
+            tasks = _decode_tasks(pool, parts, lengths, member.params, member.learned, info, workers.count(threads))
+            pending.append((member, number, info, layout, plus_texts, final, lengths, tasks))
             while len(pending) > depth:
-                finish_one()
+                yield finish_one()
         while pending:
-            finish_one()
-    stats.seconds = time.monotonic() - started
-    return header, stats
+            yield finish_one()
+
+
+def decompress_stream(src: BinaryIO, dst: BinaryIO | None, threads: int,
+                      progress: Callable[[int], None] | None = None) -> tuple[dict, Stats]:
+    """Decode an archive, every member, to dst (None: decode and verify only). Returns the first member's
+    header and the totals."""
+    stats, members = Stats(), []
+    for decoded in decode_members(src, threads, progress, stats, members):
+        if dst is not None:
+            dst.write(decoded.raw)
+    return members[0].header, stats

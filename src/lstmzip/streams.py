@@ -31,20 +31,22 @@ def encode_layout(block: Block) -> bytes:
     return packing.join_sections([
         packing.compress(block.layout.tobytes()),
         packing.compress(b"\n".join(block.plus_texts)),
-        bytes([block.final_newline]),
+        bytes([block.final_newline | (not block.mate1_newline) << 1]),
     ])
 
 
-def decode_layout(data: bytes, records: int, raw_size: int) -> tuple[np.ndarray, list[bytes], bool]:
+def decode_layout(data: bytes, records: int, raw_size: int, paired: bool = False) -> tuple[np.ndarray, list[bytes], int]:
+    """The layout bytes, the '+' texts and the final byte: bit 0 the block's last line ends with a newline,
+    bit 1 (paired archives only) mate 1's last record here ended its file without one."""
     layout_bytes, plus_bytes, final = packing.split_sections(data, 3)
     layout = np.frombuffer(packing.decompress(layout_bytes, records), dtype=np.uint8)
     if len(layout) != records or (layout >> 4 > PLUS_OTHER).any():
         raise CorruptArchiveError("layout stream does not match the block")
     n_other = int(np.count_nonzero(layout >> 4 == PLUS_OTHER))
     plus_texts = packing.decompress(plus_bytes, raw_size).split(b"\n") if n_other else []
-    if len(plus_texts) != n_other or final not in (b"\x00", b"\x01"):
+    if len(plus_texts) != n_other or len(final) != 1 or final[0] > (3 if paired else 1):
         raise CorruptArchiveError("layout stream does not match the block")
-    return layout, plus_texts, final == b"\x01"
+    return layout, plus_texts, final[0]
 
 
 def encode_lengths(lengths: np.ndarray) -> bytes:

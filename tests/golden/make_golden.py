@@ -1,9 +1,14 @@
-"""Makes the golden archives of the format version this lstmzip writes (tests/golden/v1 was made by it for
-1.0, v2 for 2.0). Run once, by hand, when a format version is introduced: the files it wrote are
-committed and must decode exactly in every later version (test_golden.py). Never re-run it for a
-released version. Usage: python tests/golden/make_golden.py MODELS_ARCHIVE where MODELS_ARCHIVE is an
-archive whose learned models (trained on a whole corpus file) are reused, e.g.
-tests/golden/v1/hiseqx_200.level6_lstm.lz."""
+"""Makes the golden archives of format 2.0 in tests/golden/v2. Run once, by hand, when a format version is
+introduced: the files it wrote are committed and must decode exactly in every later version
+(test_golden.py). Never re-run it for a released version (2.0 may be remade until it is released).
+The 1.0 files in v1 were made by this script as it was at commit e8aa435; they are never remade.
+
+Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
+learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
+
+An archive a.b.lz decodes to a.fq (a paired one to the interleaved pairs); pair.*.lz also restores
+pair_R1.fq and pair_R2.fq, its two files. Every 2.0 member carries a statistics section.
+"""
 
 import gzip
 import io
@@ -11,24 +16,41 @@ import json
 import sys
 from pathlib import Path
 
-from lstmzip import container, pipeline
+from lstmzip import container, levels, pairs, pipeline
+from lstmzip.fastq import read_blocks
 from lstmzip.learning import Learned
 
-HERE = Path(__file__).parent / f"v{container.VERSION[0]}"
+HERE = Path(__file__).parent / "v2"
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+MTIME = 1_700_000_000
 
 
-def records(name: str, count: int) -> list[bytes]:
+def records(name: str, count: int, skip: int = 0) -> list[bytes]:
     with gzip.open(CORPUS / f"{name}.fq.gz", "rb") as f:
-        lines = [f.readline() for _ in range(4 * count)]
+        lines = [f.readline() for _ in range(4 * (skip + count))][4 * skip :]
     return [b"".join(lines[i : i + 4]) for i in range(0, len(lines), 4)]
 
 
-def compress(data: bytes, level: int, learned: Learned | None = None) -> bytes:
+def compress(data: bytes, level: int, learned: Learned | None = None, block_bytes: int | None = None) -> bytes:
     out = io.BytesIO()
-    pipeline.compress_stream(io.BytesIO(data), out, level, 1, name="golden.fq", mtime=1_700_000_000,
-                             learned=learned)
+    pipeline.compress_stream(io.BytesIO(data), out, level, 1, name="golden.fq", mtime=MTIME, learned=learned,
+                             block_bytes=block_bytes)
     return out.getvalue()
+
+
+def odd(recs: list[bytes], crlf: int, plus_name: int, lower: int) -> list[bytes]:
+    """Records with one CRLF record, one '+name' line and one lowercase run."""
+    recs = list(recs)
+    recs[crlf] = recs[crlf].replace(b"\n", b"\r\n")
+    name, seq, plus, qual, _ = recs[plus_name].split(b"\n")
+    recs[plus_name] = b"\n".join([name, seq, b"+" + name[1:], qual, b""])
+    name, seq, plus, qual, _ = recs[lower].split(b"\n")
+    recs[lower] = b"\n".join([name, seq[:30].lower() + seq[30:], plus, qual, b""])
+    return recs
+
+
+def flip(data: bytes, at: int, bit: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ bit]) + data[at + 1 :]
 
 
 def main() -> None:
@@ -36,34 +58,67 @@ def main() -> None:
         _, models, _ = container.read_header(f)
     learned = Learned.from_bytes(models)
     HERE.mkdir(exist_ok=True)
+
     hiseqx = b"".join(records("hiseqx_151", 200))
-    odd = records("hiseq_phred64_dots", 20)
-    odd[3] = odd[3].replace(b"\n", b"\r\n")
-    odd[4] = odd[4].split(b"\n")[0] + b"\n" + odd[4].split(b"\n")[1].lower() + b"\n+\n" + odd[4].split(b"\n")[3] + b"\n"
-    odd[5] = b"@empty read\n\n+\n\n"
-    odd[6] = odd[6].replace(b"+\n", b"+" + odd[6].split(b"\n")[0][1:] + b"\n")
-    odd_bytes = b"".join(odd).rstrip(b"\n")  # and no final newline
-    cases = {
-        "hiseqx_200.level1": (hiseqx, 1, None),
-        "hiseqx_200.level6_lstm": (hiseqx, 6, learned),
-        "odd_cases.level6": (odd_bytes, 6, None),
-    }
-    for name, (data, level, models) in cases.items():
-        (HERE / f"{name.split('.')[0]}.fq").write_bytes(data)  # the archive a.b.lz decodes to a.fq
-        (HERE / f"{name}.lz").write_bytes(compress(data, level, models))
+    (HERE / "hiseqx_200.fq").write_bytes(hiseqx)
+    # level 1 in one block, and several blocks with both learned networks
+    (HERE / "hiseqx_200.level1.lz").write_bytes(compress(hiseqx, 1))
+    (HERE / "hiseqx_200.level6_lstm.lz").write_bytes(compress(hiseqx, 6, learned, block_bytes=20_000))
+
+    # every odd case: CRLF, lowercase, an empty read, a '+name' line, Phred+64 with dots, no final newline
+    cases = records("hiseq_phred64_dots", 20)
+    cases[3] = cases[3].replace(b"\n", b"\r\n")
+    name, seq, plus, qual, _ = cases[4].split(b"\n")
+    cases[4] = b"\n".join([name, seq.lower(), b"+", qual, b""])
+    cases[5] = b"@empty read\n\n+\n\n"
+    cases[6] = cases[6].replace(b"+\n", b"+" + cases[6].split(b"\n")[0][1:] + b"\n")
+    odd_cases = b"".join(cases).rstrip(b"\n")
+    (HERE / "odd_cases.fq").write_bytes(odd_cases)
+    (HERE / "odd_cases.level6.lz").write_bytes(compress(odd_cases, 6))
+
+    # a paired archive of several blocks: mate 1 ends without a newline, mate 2 with a CRLF record last
+    ones = odd(records("ga2_ecoli", 80), 3, 5, 7)
+    twos = odd(records("ga2_ecoli_2", 80), 79, 10, 11)
+    first, second = b"".join(ones).rstrip(b"\n"), b"".join(twos)
+    (HERE / "pair_R1.fq").write_bytes(first)
+    (HERE / "pair_R2.fq").write_bytes(second)
+    (HERE / "pair.fq").write_bytes(b"".join(part for pair in zip(ones, twos) for part in pair))
+    out = io.BytesIO()
+    mates = ({"name": "pair_R1.fq", "mtime": MTIME}, {"name": "pair_R2.fq", "mtime": MTIME + 1})
+    pairs.compress_pair(io.BytesIO(first), io.BytesIO(second), out, 6, 1, mates, block_bytes=12_000)
+    (HERE / "pair.level6.lz").write_bytes(out.getvalue())
+
+    # two members, each with its statistics section: a level-1 archive of several blocks, then a level-6
+    # one of odd records without a final newline
+    one = b"".join(records("hiseqx_151", 60, skip=200))
+    two = b"".join(odd(records("hiseq_phred64_dots", 30), 2, 4, 6)).rstrip(b"\n")
+    (HERE / "two_members.fq").write_bytes(one + two)
+    first_member = compress(one, 1, block_bytes=9_000)
+    members = first_member + compress(two, 6)
+    (HERE / "two_members.level1_level6.lz").write_bytes(members)
 
     # damaged copies, each with the message it must be refused with
     good = (HERE / "hiseqx_200.level1.lz").read_bytes()
     _, _, header_size = container.read_header(io.BytesIO(good))
-    _, blocks, _ = container.read_index(io.BytesIO(good))
-    statistics = blocks[-1].offset + blocks[-1].stored  # where the statistics section starts
+    (single,) = container.read_members(io.BytesIO(good))
+    second_start = len(first_member)
+    (_, later) = container.read_members(io.BytesIO(members))
+    odd_block = io.BytesIO()  # a paired header over a block of one record
+    pipeline.compress_blocks(read_blocks(io.BytesIO(records("ga2_ecoli", 1)[0]), 4, 1 << 20), odd_block, 1,
+                             levels.params_for_level(1), 1, {"name": None, "mtime": None, "pair": list(mates)})
+    at = second_start + container.read_header(io.BytesIO(members[second_start:]))[2] + 200  # in its first block
     damaged = {
         "truncated": good[:-10],
         "trailing_bytes": good + b"\n",
-        "header_bit_flip": good[:12] + bytes([good[12] ^ 4]) + good[13:],
-        "block_bit_flip": good[: header_size + 300] + bytes([good[header_size + 300] ^ 1]) + good[header_size + 301 :],
-        "footer_bit_flip": good[:-20] + bytes([good[-20] ^ 0x80]) + good[-19:],
-        "statistics_bit_flip": good[: statistics + 7] + bytes([good[statistics + 7] ^ 2]) + good[statistics + 8 :],
+        "header_bit_flip": flip(good, 12, 4),
+        "block_bit_flip": flip(good, header_size + 300, 1),
+        "footer_bit_flip": flip(good, len(good) - 20, 0x80),
+        "statistics_bit_flip": flip(good, single.statistics_offset + 7, 2),
+        "second_member_truncated": members[:-10],
+        "after_the_last_member": members + container.MAGIC,
+        "second_member_block_bit_flip": flip(members, at, 8),
+        "second_member_statistics_bit_flip": flip(members, later.offset + later.statistics_offset + 9, 1),
+        "paired_block_of_one_record": odd_block.getvalue(),
     }
     (HERE / "damaged").mkdir(exist_ok=True)
     expected = {}

@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the command line imports this module before any numpy-based one
-    from .facts import Facts
+    from .facts import FileFacts
 
 SECTION = {
     "id": "lstmzip",
@@ -41,8 +41,9 @@ def sample_name(path: str) -> str:
     return name[:-3] if name.endswith(".lz") and len(name) > 3 else name
 
 
-def files(facts: Facts) -> dict[str, dict]:
-    """File name -> JSON object, for one archive."""
+def files(facts: FileFacts) -> dict[str, dict]:
+    """File name -> JSON object, for one archive file (a sample; a file of several members gets their
+    totals)."""
     sample = sample_name(facts.path)
     summary = facts.summary()
     stats = {key: summary[key] for key in ("ratio", "bits_per_base", "bits_per_quality") if summary[key] is not None}

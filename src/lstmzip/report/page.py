@@ -1,7 +1,9 @@
 """The report as one standalone HTML page: plotly figures (plotly.js inlined once, so the page opens
 offline and asks no server for anything), a summary table, and a footer saying how it was made.
 
-Several archives share one page: each figure has a trace per archive, side by side.
+Several archives share one page: each figure has a trace per archive, side by side. A file of several
+members (`cat a.lz b.lz`) is shown the same way, a column and a trace per member: members may differ in
+level, networks and read lengths, and their statistics cannot be summed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from .. import __version__
-from .facts import Facts
+from .facts import Facts, FileFacts
 
 STREAMS = ("names", "bases", "qualities", "other")
 NETWORKS = {"bases": "base network (previous base → next base)",
@@ -30,7 +32,7 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 
 
 def _label(facts: Facts) -> str:
-    return facts.header.get("name") or facts.path
+    return facts.label
 
 
 class _Figures:
@@ -66,7 +68,7 @@ def _table(head: list[str], rows: list[list], numeric_from: int = 1) -> str:
 
 def _summary(archives: list[Facts]) -> str:
     fields = [
-        ("file", lambda f: f.path), ("stored name", lambda f: f.header.get("name") or "(standard input)"),
+        ("file", lambda f: f.path), ("stored name", lambda f: f.stored_name() or "(standard input)"),
         ("records", lambda f: f.records), ("bases", lambda f: f.bases), ("plain bytes", lambda f: f.raw_bytes),
         ("archive bytes", lambda f: f.size), ("ratio", lambda f: f.summary()["ratio"]),
         ("bits per base", lambda f: f.bits_per()["base"]), ("bits per quality", lambda f: f.bits_per()["quality"]),
@@ -183,7 +185,8 @@ def _by_letter(archives: list[Facts], figure: _Figures) -> str:
               "range-coded, so only their qualities have a cost here.</p>")
 
 
-def render(archives: list[Facts], command: str, when: datetime) -> str:
+def render(files: list[FileFacts], command: str, when: datetime) -> str:
+    archives = [member for facts in files for member in facts.members]
     figure = _Figures()
     title = "lstmzip report: " + ", ".join(_label(f) for f in archives)
     body = [
