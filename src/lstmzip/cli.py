@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import shlex
-import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,18 +27,6 @@ from .levels import DEFAULT_LEVEL, MAX_BLOCK_BYTES, MIN_BLOCK_BYTES
 # like any other.
 if TYPE_CHECKING:
     from . import files, pipeline
-
-
-class Interrupted(BaseException):
-    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt (so no handler of Exception catches it): clean up,
-    then exit 143 (130 for Ctrl-C)."""
-
-    def __init__(self, status: int):
-        self.status = status
-
-
-def _on_sigterm(signum, frame):
-    raise Interrupted(143)
 
 
 def _say(message: str) -> None:
@@ -81,9 +68,9 @@ def _run_each(names: tuple[str, ...], action: Callable[[str], None]) -> None:
                 _quiet_broken_pipe()
             _say(f"{label}: {error.strerror or error}")
             failed = True
-        except (KeyboardInterrupt, Interrupted) as stop:
+        except KeyboardInterrupt:  # run in process (`lstmzip` itself ends in __main__'s handler)
             _say("interrupted")
-            sys.exit(stop.status if isinstance(stop, Interrupted) else 130)
+            sys.exit(130)
         except MemoryError:
             _say(f"{label}: out of memory")
             failed = True
@@ -209,8 +196,6 @@ def _check_output_options(names, outputs: tuple[str, ...], to_stdout: bool) -> N
 @click.version_option(__version__, prog_name="lstmzip")
 def main():
     """Lossless FASTQ compressor."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt, handled per command
-    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 @main.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from .errors import FastqError, LstmzipError, UsageError
 from .fastq import open_input
 
 FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SUFFIX = ".lz"
 MATE_MARKERS = "_.-"  # what separates a mate number from the name before it
 
@@ -58,6 +60,18 @@ def check_size_unchanged(source: BinaryIO, size: int | None) -> None:
         raise LstmzipError(f"file changed size while it was read ({size:,} bytes at the start, {now:,} now)")
 
 
+# Paths that an interruption must remove: temporary outputs, and outputs of a set (a pair) whose other
+# files are not yet in place. A stop signal ends lstmzip at once (see __main__.py) and removes them.
+_unfinished: set[str] = set()
+
+
+def remove_unfinished() -> None:
+    for path in list(_unfinished):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    _unfinished.clear()
+
+
 @contextlib.contextmanager
 def output_files(paths: list[Path], force: bool, like: Path | None = None,
                  mtimes: list[int | None] | None = None) -> Iterator[list[BinaryIO]]:
@@ -71,7 +85,12 @@ def output_files(paths: list[Path], force: bool, like: Path | None = None,
     renamed: list[Path] = []
     try:
         for path in paths:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # no stop between creating and noting
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+                _unfinished.add(tmp)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
             temporary.append((tmp, os.fdopen(fd, "wb")))
         yield [out for _, out in temporary]
         for (tmp, out), mtime in zip(temporary, mtimes or [None] * len(paths)):
@@ -85,8 +104,11 @@ def output_files(paths: list[Path], force: bool, like: Path | None = None,
             if mtime is not None:
                 os.utime(tmp, (mtime, mtime))
         for (tmp, _), path in zip(temporary, paths):
+            _unfinished.add(str(path))
             os.replace(tmp, path)
+            _unfinished.discard(tmp)
             renamed.append(path)
+        _unfinished.difference_update(str(path) for path in paths)
     except BaseException:
         for tmp, out in temporary:
             with contextlib.suppress(OSError):
@@ -96,6 +118,7 @@ def output_files(paths: list[Path], force: bool, like: Path | None = None,
         for path in renamed:
             with contextlib.suppress(OSError):
                 path.unlink()
+        _unfinished.difference_update([tmp for tmp, _ in temporary] + [str(path) for path in paths])
         raise
 
 

@@ -30,6 +30,15 @@ PARENT_CHECK_SECONDS = 0.1
 STOP_SECONDS = 5  # a worker asked to stop after its last task has this long before it gets SIGKILL
 
 
+_running: set = set()  # pools with workers, for kill_all()
+
+
+def kill_all() -> None:
+    """SIGKILL every worker of every pool (the last act of a stop signal: see __main__.py)."""
+    for pool in list(_running):
+        pool.kill()
+
+
 class WorkerDied(LstmzipError):
     """A worker process ended without returning its task's result."""
 
@@ -93,6 +102,7 @@ class Pool:
         handlers = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
                     for signum in STOP_SIGNALS}
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        _running.add(self)
         try:
             parent = os.getpid()
             for _ in range(self.processes):
@@ -195,6 +205,7 @@ class Pool:
             worker.process.join(STOP_SECONDS)
             worker.conn.close()
         self.workers = []
+        _running.discard(self)
 
 
 def count(threads: int) -> int:
