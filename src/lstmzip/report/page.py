@@ -89,8 +89,9 @@ def _learning(archives: list[Facts], figure: _Figures) -> str:
     parts = []
     trained = [(f, kind, report) for f in archives for kind, report in f.learning().items()]
     if not trained:
-        return ("<p class=note>No network was trained for these archives: level 1 never trains, and an input "
-                "under 500,000 bases cannot pay for the weights.</p>")
+        return ("<p class=note>No network was trained for these archives: level 1 never trains, and the "
+                "others train only on inputs large enough to pay for the training (see lstmzip compress "
+                "-v).</p>")
     losses = go.Figure()
     for f, kind, report in trained:
         if report["losses"]:
