@@ -217,9 +217,9 @@ class BaseModel:
         self.rc = np.zeros((n_models, n_rows), dtype=np.uint64)
         self.slots = np.zeros((n_rows, n_models), dtype=np.int64)
         self.inputs = np.zeros((n_rows, 3, n_inputs), dtype=np.int16)  # stretched: |s| <= 2047
-        self.prev_code = np.full(n_rows, 4, dtype=np.int64)  # the row's previous base, 4 = none or not ACGT
+        self.prev_code = np.full(n_rows, 4, dtype=np.int8)  # the row's previous base, 4 = none or not ACGT
         self.mixed = np.zeros((n_rows, 3), dtype=np.int16)  # 12-bit probabilities
-        self.selector = np.zeros(n_rows, dtype=np.int64)
+        self.selector = np.zeros(n_rows, dtype=np.int8)  # the weight set within a node
 
     def begin_step(self, step: int, live: int) -> None:
         if self.lstm:

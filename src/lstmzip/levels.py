@@ -110,6 +110,11 @@ def check_params(params) -> dict:
         # counts are uint16: a total at the limit plus one increment must still fit
         _int(qualities["total_limit"], 2, 65535 - _int(qualities["increment"], 1, 1 << 12))
         _int(qualities["mixer_rate"], 0, 1 << 12)
+        context = qualities.get("base_context")  # absent: the fqzcomp-like context (quals.py)
+        if context is not None:
+            if not isinstance(context, dict) or set(context) != {"bases", "run_levels", "q2_levels"}:
+                raise CorruptArchiveError("archive header has invalid model parameters")
+            _int(context["bases"], 0, 3), _int(context["run_levels"], 1, 8), _int(context["q2_levels"], 1, 16)
     except (KeyError, TypeError):
         raise CorruptArchiveError("archive header has invalid model parameters") from None
     return params

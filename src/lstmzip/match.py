@@ -84,7 +84,7 @@ def _base(history, row_base, row, position):
 
 
 @numba.njit(cache=True, nogil=True)
-def _predict(rows, step, k, bits, hist, live, table, history, row_base, match_row, match_position, direction,
+def _predict(rows, step, k, bits, hist, live, table, history, row_base, slots, match_row, match_position, direction,
              length, misses, contexts, expected, counters, sets, out):
     """out[r]: the stretched probabilities of the three binary nodes (bases.py) for each row r in rows,
     0 where the row has no prediction; sets[r]: its mixer weight set."""
@@ -94,22 +94,23 @@ def _predict(rows, step, k, bits, hist, live, table, history, row_base, match_ro
         if j + AHEAD < len(rows):  # start loading the table slot row j + AHEAD looks up
             rr = rows[j + AHEAD]
             if length[rr] == 0 and step >= k:
-                kmer, _ = _key(hist[rr], k)
-                _prefetch(table, _slot(kmer, bits))
+                kmer, same = _key(hist[rr], k)
+                slots[rr] = _slot(kmer, bits) + (0 if same else 1)  # this strand's entry; the other one is next to it
+                _prefetch(table, slots[rr])
         if j < 0:
             continue
         r = rows[j]
         if length[r] == 0 and step >= k:  # no match, or a miss: look one up, on the same strand first
             kmer, same = _key(hist[r], k)
-            slot, check = _slot(kmer, bits), _check(kmer)
-            entry = table[slot + (0 if same else 1)]
+            check = _check(kmer)
+            entry = table[slots[r]]
             if entry != 0 and entry & U64((1 << CHECK_BITS) - 1) == check:
                 # the base after the k-mer's last occurrence comes next
                 match_row[r] = np.int64(entry >> U64(32))
                 match_position[r] = np.int64((entry >> U64(CHECK_BITS)) & U64((1 << POSITION_BITS) - 1))
                 direction[r], length[r], misses[r] = 1, k, 0
             else:
-                entry = table[slot + (1 if same else 0)]
+                entry = table[slots[r] ^ 1]
                 if entry != 0 and entry & U64((1 << CHECK_BITS) - 1) == check:
                     # the k-mer occurred on the other strand: the complement of the base before it comes next
                     before = np.int64((entry >> U64(CHECK_BITS)) & U64((1 << POSITION_BITS) - 1)) - k - 1
@@ -142,13 +143,15 @@ def _predict(rows, step, k, bits, hist, live, table, history, row_base, match_ro
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(step, first_row, symbols, coded, k, bits, hist, table, history, row_base, match_row,
+def _update(step, first_row, symbols, coded, k, bits, hist, table, history, row_base, slots, match_row,
             match_position, direction, length, misses, contexts, expected, counters, limit):
     """Before the base model's update: hist still holds each row's bases before this step."""
     for j in range(-AHEAD, len(symbols)):
         if j + AHEAD < len(symbols) and step >= k:  # start loading the table slot row j + AHEAD writes
-            kmer, _ = _key(hist[first_row + j + AHEAD], k)
-            _prefetch(table, _slot(kmer, bits))
+            rr = first_row + j + AHEAD
+            kmer, same = _key(hist[rr], k)
+            slots[rr] = _slot(kmer, bits) + (0 if same else 1)
+            _prefetch(table, slots[rr])
         if j < 0:
             continue
         r = first_row + j
@@ -175,9 +178,8 @@ def _update(step, first_row, symbols, coded, k, bits, hist, table, history, row_
                 match_row[r], length[r], misses[r] = -1, 0, 0
             match_position[r] += direction[r]
         if step >= k:  # the k-mer before this base is complete and the base after it known: enter it
-            kmer, same = _key(hist[r], k)
-            table[_slot(kmer, bits) + (0 if same else 1)] = ((U64(r) << U64(32)) | (U64(step) << U64(CHECK_BITS))
-                                                    | _check(kmer))
+            kmer, _ = _key(hist[r], k)
+            table[slots[r]] = (U64(r) << U64(32)) | (U64(step) << U64(CHECK_BITS)) | _check(kmer)
 
 
 class MatchModel:
@@ -202,9 +204,10 @@ class MatchModel:
         np.cumsum(row_length[:-1], out=self.row_base[1:])
         del row_length
         self.history = np.zeros((n_symbols + 3) // 4, dtype=np.uint8)
-        # per row (narrow types: a block may have millions of rows): the match (row and position of the
-        # base it predicts, direction, length, misses), and what predict() chose (counter context, base,
-        # mixer weight set)
+        # per row (narrow types: a block may have millions of rows): the table entry being looked up or
+        # written, the match (row and position of the base it predicts, direction, length, misses), and
+        # what predict() chose (counter context, base, mixer weight set)
+        self.slots = np.zeros(n, dtype=np.int32)
         self.match_row = np.full(n, -1, dtype=np.int32)
         self.match_position = np.zeros(n, dtype=np.int32)
         self.direction, self.length, self.misses, self.contexts, self.expected = (
@@ -213,11 +216,11 @@ class MatchModel:
         self.counters = np.zeros(2 * LENGTH_BUCKETS * MISS_STATES, dtype=np.uint32)
 
     def predict(self, step: int, rows: np.ndarray, hist: np.ndarray, out: np.ndarray) -> None:
-        _predict(rows, step, self.k, self.bits, hist, self.live, self.table, self.history, self.row_base,
+        _predict(rows, step, self.k, self.bits, hist, self.live, self.table, self.history, self.row_base, self.slots,
                  self.match_row, self.match_position, self.direction, self.length, self.misses, self.contexts,
                  self.expected, self.counters, self.sets, out)
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray, hist: np.ndarray) -> None:
         _update(step, first_row, symbols, coded, self.k, self.bits, hist, self.table, self.history, self.row_base,
-                self.match_row, self.match_position, self.direction, self.length, self.misses,
+                self.slots, self.match_row, self.match_position, self.direction, self.length, self.misses,
                 self.contexts, self.expected, self.counters, self.limit)

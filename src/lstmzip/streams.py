@@ -20,6 +20,7 @@ from .learning import BASE_CODE
 from .learning import BaseLSTMRun, QualityLSTMRun
 from .lstm import QuantLSTM
 from .match import MatchModel
+from .base_quals import BaseContextQualityModel
 from .quals import QualityModel
 from .rows import IN_FILE_ORDER, Rows, make_rows
 
@@ -71,12 +72,22 @@ def _base_model(params: dict, rows: Rows, lstm: QuantLSTM | None) -> BaseModel:
 
 def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.ndarray, base_codes,
                    lstm) -> QualityModel:
-    """base_codes(step, live): the base codes the quality network reads (see QualityLSTMRun)."""
-    model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
+    """base_codes(step, live): the base codes the quality network, or a model with a base context, reads
+    (see QualityLSTMRun)."""
+    if quality_context_needs_bases(params):
+        model = BaseContextQualityModel(params["qualities"], len(alphabet), rows.n_rows, base_codes)
+    else:
+        model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
     if lstm:
         model.lstm = QualityLSTMRun(lstm, alphabet, base_codes, rows.row_offset, model.position_shift + 3,
                                     params["qualities"]["mixer_rate"])
     return model
+
+
+def quality_context_needs_bases(params: dict) -> bool:
+    """Whether the quality model itself reads the bases (then they are decoded with the qualities, as for
+    a quality network)."""
+    return bool(params["qualities"].get("base_context"))
 
 
 def _known_base_codes(seq: np.ndarray, rows: Rows):
