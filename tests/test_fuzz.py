@@ -101,15 +101,51 @@ def damaged_archives(draw):
     return mutate(draw, archive), original
 
 
+def _leaves(value, path=()):
+    """(path, value) of every number, string and null in a JSON value, and of every list and dict."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, path + (i,))
+
+
+def changed_params(draw, payload: bytes) -> bytes:
+    """The header with one model parameter changed, removed or added: every value the decoder's
+    parameter check must bound (the match model's and the base context's too)."""
+    header = json.loads(payload)
+    params = header["params"]
+    if draw(st.booleans()):  # the newer models' parameters, where the archive has none
+        for key, value in (("row_order", 1), ("bases", {}), ("qualities", {})):
+            params.setdefault(key, value)
+        params["bases"].setdefault("match", {"min_length": 12, "table_bits": 22, "count_limit": 255})
+        params["qualities"].setdefault("base_context", {"bases": 2, "run_levels": 4, "q2_levels": 1})
+    path, _ = draw(st.sampled_from([leaf for leaf in _leaves(params) if leaf[0]]))
+    parent = params
+    for key in path[:-1]:
+        parent = parent[key]
+    kind = draw(st.sampled_from(["small", "int", "other", "remove"]))
+    if kind == "remove" and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = draw(st.integers(-2, 40) if kind == "small" else st.integers(-2**63, 2**64)
+                                if kind == "int" else st.sampled_from([None, "1", 1.5, True, [], {}]))
+    return json.dumps(header).encode()
+
+
 @st.composite
 def crafted_archives(draw):
     """Hostile archives: any part changed and every checksum made valid again, so that the decoders of
     the header, the models and each stream meet the damage themselves."""
     archive, original = draw(st.sampled_from(SEEDS))
     payload, models, blocks, statistics, major = split_archive(archive)
-    part = draw(st.sampled_from(["header", "models", "stream", "field", "statistics"]))
+    part = draw(st.sampled_from(["header", "params", "models", "stream", "field", "statistics"]))
     if part == "header":
         payload = mutate(draw, payload)
+    elif part == "params":
+        payload = changed_params(draw, payload)
     elif part == "models":
         models = mutate(draw, models)
     elif part == "statistics":  # its payload changed, its version changed, or a section added to a 1.0 archive
