@@ -63,11 +63,14 @@ def test_any_fastq_round_trips(data):
 ORIGINAL = b"@r1 x\nACGTNacgt\n+\nIIII#IIII\n@r2\r\nGG\r\n+r2\r\n!~\r\n"
 GOLDEN = Path(__file__).parent / "golden"
 # (archive, original): a tiny one, one with every odd case (format 1.0), one with both learned networks
-# in each format (1.0 without, 2.0 with a statistics section)
+# in each format (1.0 without, 2.0 with a statistics section), and 2.0's newer models
 SEEDS = [(compress_bytes(ORIGINAL, level=1), ORIGINAL),
          ((GOLDEN / "v1" / "odd_cases.level6.lz").read_bytes(), (GOLDEN / "v1" / "odd_cases.fq").read_bytes()),
          ((GOLDEN / "v1" / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "v1" / "hiseqx_200.fq").read_bytes()),
-         ((GOLDEN / "v2" / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "v2" / "hiseqx_200.fq").read_bytes())]
+         ((GOLDEN / "v2" / "hiseqx_200.level6_lstm.lz").read_bytes(), (GOLDEN / "v2" / "hiseqx_200.fq").read_bytes()),
+         # 2.0's match model and interleaved rows (with both networks), and qualities in a context of the bases
+         ((GOLDEN / "v2" / "sorted_reads.level6_lstm.lz").read_bytes(), (GOLDEN / "v2" / "sorted_reads.fq").read_bytes()),
+         ((GOLDEN / "v2" / "nanopore.level1.lz").read_bytes(), (GOLDEN / "v2" / "nanopore.fq").read_bytes())]
 
 
 def mutate(draw, data: bytes) -> bytes:

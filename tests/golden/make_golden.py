@@ -1,9 +1,10 @@
 """Makes the golden archives of the format version this lstmzip writes (tests/golden/v1 was made by it for
 1.0, v2 for 2.0). Run once, by hand, when a format version is introduced: the files it wrote are
 committed and must decode exactly in every later version (test_golden.py). Never re-run it for a
-released version. Usage: python tests/golden/make_golden.py MODELS_ARCHIVE where MODELS_ARCHIVE is an
+released version. Usage: python tests/golden/make_golden.py MODELS_ARCHIVE [CASE...] where MODELS_ARCHIVE is an
 archive whose learned models (trained on a whole corpus file) are reused, e.g.
-tests/golden/v1/hiseqx_200.level6_lstm.lz."""
+tests/golden/v1/hiseqx_200.level6_lstm.lz; with CASEs (e.g. sorted_reads.level6_lstm) only those archives
+are written, for a model feature added to an unreleased version, and the others are left as they are."""
 
 import gzip
 import io
@@ -43,15 +44,34 @@ def main() -> None:
     odd[5] = b"@empty read\n\n+\n\n"
     odd[6] = odd[6].replace(b"+\n", b"+" + odd[6].split(b"\n")[0][1:] + b"\n")
     odd_bytes = b"".join(odd).rstrip(b"\n")  # and no final newline
+    # 2.0 models: reads of a sorted export (match model, interleaved rows, with both networks) and nanopore
+    # reads (their qualities in a context of the bases), with N and lowercase among the bases
+    def odd_bases(record: bytes, old: bytes, new: bytes) -> bytes:
+        name, seq, plus, qual, end = record.split(b"\n")
+        return b"\n".join([name, seq.replace(old, new, 10), plus, qual, end])
+
+    sorted_reads = records("miseq_n701", 300)
+    sorted_reads[7] = odd_bases(sorted_reads[7], b"AC", b"aN")
+    nanopore = records("ont_seqkit", 40)
+    nanopore[2] = odd_bases(nanopore[2], b"GT", b"gN")
     cases = {
         "hiseqx_200.level1": (hiseqx, 1, None),
         "hiseqx_200.level6_lstm": (hiseqx, 6, learned),
         "odd_cases.level6": (odd_bytes, 6, None),
+        "sorted_reads.level6_lstm": (b"".join(sorted_reads), 6, learned),
+        "nanopore.level1": (b"".join(nanopore), 1, None),
     }
+    only = sys.argv[2:]
+    if any(name not in cases for name in only):
+        raise SystemExit(f"cases are {', '.join(cases)}")
     for name, (data, level, models) in cases.items():
+        if only and name not in only:
+            continue
         (HERE / f"{name.split('.')[0]}.fq").write_bytes(data)  # the archive a.b.lz decodes to a.fq
         (HERE / f"{name}.lz").write_bytes(compress(data, level, models))
 
+    if only:
+        return
     # damaged copies, each with the message it must be refused with
     good = (HERE / "hiseqx_200.level1.lz").read_bytes()
     _, _, header_size = container.read_header(io.BytesIO(good))
