@@ -59,7 +59,7 @@ def _reverse_complement(kmer, k):
 @numba.njit(cache=True, inline="always")
 def _key(hist, k):
     """A row's last k bases (from the base model's history word) as a table key: the smaller of the k-mer
-    and its reverse complement, whether that is the k-mer as read, and its first table slot's hash."""
+    and its reverse complement, and whether that is the k-mer as read."""
     forward = hist & ((U64(1) << U64(2 * k)) - U64(1))
     reverse = _reverse_complement(forward, k)
     return (forward, True) if forward <= reverse else (reverse, False)

@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from . import coder, packing
+from .base_quals import BaseContextQualityModel
 from .bases import BaseModel
 from .costs import Costs
 from .errors import CorruptArchiveError
@@ -20,7 +21,6 @@ from .learning import BASE_CODE
 from .learning import BaseLSTMRun, QualityLSTMRun
 from .lstm import QuantLSTM
 from .match import MatchModel
-from .base_quals import BaseContextQualityModel
 from .quals import QualityModel
 from .rows import IN_FILE_ORDER, Rows, make_rows
 
@@ -71,7 +71,7 @@ def _base_model(params: dict, rows: Rows, lstm: QuantLSTM | None) -> BaseModel:
 
 
 def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.ndarray, base_codes,
-                   lstm) -> QualityModel:
+                   lstm) -> QualityModel | BaseContextQualityModel:
     """base_codes(step, live): the base codes the quality network, or a model with a base context, reads
     (see QualityLSTMRun)."""
     if quality_context_needs_bases(params):
