@@ -85,14 +85,16 @@ V1_ODD = golden("v1/odd_cases.level6.lz")
 # (archive, original, mates or None): a tiny one, one with every odd case (format 1.0), one with both
 # learned networks in each format (1.0 without, 2.0 with a statistics section), paired ones, and
 # concatenations of members (each 2.0 member with its own statistics section; a 1.0 member before a
-# 2.0 one)
+# 2.0 one), and 2.0's newer models
 SEEDS = [(TINY, ORIGINAL, None), (*V1_ODD, None),
          (*golden("v1/hiseqx_200.level6_lstm.lz"), None), (*golden("v2/hiseqx_200.level6_lstm.lz"), None),
          (TINY_PAIR, INTERLEAVED, MATES), (*golden("v2/pair.level6.lz"),
                                             ((GOLDEN / "v2/pair_R1.fq").read_bytes(), (GOLDEN / "v2/pair_R2.fq").read_bytes())),
          (*golden("v2/two_members.level1_level6.lz"), None),
          (TINY + TINY_PAIR + TINY, ORIGINAL + INTERLEAVED + ORIGINAL, None),
-         (V1_ODD[0] + TINY_PAIR, V1_ODD[1] + INTERLEAVED, None)]
+         (V1_ODD[0] + TINY_PAIR, V1_ODD[1] + INTERLEAVED, None),
+         # 2.0's match model and interleaved rows (with both networks), and qualities in a context of the bases
+         (*golden("v2/sorted_reads.level6_lstm.lz"), None), (*golden("v2/nanopore.level1.lz"), None)]
 
 
 def mutate(draw, data: bytes) -> bytes:
@@ -126,6 +128,40 @@ def damaged_archives(draw):
     return mutate(draw, data), original, mates
 
 
+def _leaves(value, path=()):
+    """(path, value) of every number, string and null in a JSON value, and of every list and dict."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, path + (i,))
+
+
+def changed_params(draw, payload: bytes) -> bytes:
+    """The header with one model parameter changed, removed or added: every value the decoder's
+    parameter check must bound (the match model's and the base context's too)."""
+    header = json.loads(payload)
+    params = header["params"]
+    if draw(st.booleans()):  # the newer models' parameters, where the archive has none
+        for key, value in (("row_order", 1), ("bases", {}), ("qualities", {})):
+            params.setdefault(key, value)
+        params["bases"].setdefault("match", {"min_length": 12, "table_bits": 22, "count_limit": 255})
+        params["qualities"].setdefault("base_context", {"bases": 2, "run_levels": 4, "q2_levels": 1})
+    path, _ = draw(st.sampled_from([leaf for leaf in _leaves(params) if leaf[0]]))
+    parent = params
+    for key in path[:-1]:
+        parent = parent[key]
+    kind = draw(st.sampled_from(["small", "int", "other", "remove"]))
+    if kind == "remove" and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = draw(st.integers(-2, 40) if kind == "small" else st.integers(-2**63, 2**64)
+                                if kind == "int" else st.sampled_from([None, "1", 1.5, True, [], {}]))
+    return json.dumps(header).encode()
+
+
 @st.composite
 def crafted_archives(draw):
     """Hostile archives: any part of one member changed (its statistics section too) and every checksum
@@ -135,9 +171,11 @@ def crafted_archives(draw):
     members = [data[m.offset : m.offset + m.size] for m in container.read_members(io.BytesIO(data))]
     which_member = draw(st.integers(0, len(members) - 1))
     payload, models, blocks, statistics, major = split_archive(members[which_member])
-    part = draw(st.sampled_from(["header", "models", "stream", "field", "statistics"]))
+    part = draw(st.sampled_from(["header", "params", "models", "stream", "field", "statistics"]))
     if part == "header":
         payload = mutate(draw, payload)
+    elif part == "params":
+        payload = changed_params(draw, payload)
     elif part == "models":
         models = mutate(draw, models)
     elif part == "statistics":  # its payload changed, its version changed, or a section added to a 1.0 archive

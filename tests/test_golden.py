@@ -36,7 +36,7 @@ def test_golden_files_exist():
     assert {p.parent.name for p in ARCHIVES} == {"v1", "v2"}
     assert {p.name for p in ARCHIVES if p.parent.name == "v2"} == {
         "hiseqx_200.level1.lz", "hiseqx_200.level6_lstm.lz", "odd_cases.level6.lz", "pair.level6.lz",
-        "two_members.level1_level6.lz"}
+        "two_members.level1_level6.lz", "sorted_reads.level6_lstm.lz", "nanopore.level1.lz"}
     assert len(DAMAGED) >= 16 and all(p.stem in json.loads((p.parent / "expected.json").read_text()) for p in DAMAGED)
 
 

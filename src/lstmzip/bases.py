@@ -87,10 +87,12 @@ def _train(counters, i, bit, limit):
 
 @numba.njit(cache=True, nogil=True)
 def _predict(rows, hist, orders, bits, offsets, counters, weights, slots, inputs, mixed, selector,
-             extra, out):
-    """extra: (rows, 3) stretched node probabilities of an extra predictor (the LSTM), or a (0, 3) array."""
+             extra, extra_sets, out):
+    """extra: (E, rows, 3) stretched node probabilities of E extra predictors (the LSTM, the match model);
+    extra_sets: each row's weight set within its confidence bucket (the match state), or an empty array."""
     n_models = len(orders)
-    n_extra = 1 if len(extra) else 0
+    n_extra = len(extra)
+    n_sets = len(weights) // 3
     top = n_models - 1
     for j in range(len(rows)):
         if j % AHEAD == 0:  # the slots of the next AHEAD rows, and their counters on the way to the cache
@@ -104,18 +106,20 @@ def _predict(rows, hist, orders, bits, offsets, counters, weights, slots, inputs
         r = rows[j]
         seen = _count(counters, slots[r, top])
         confidence = 0 if seen == 0 else (1 if seen < 4 else (2 if seen < 16 else 3))
+        if len(extra_sets):
+            confidence = confidence * (n_sets // CONFIDENCE_BUCKETS) + extra_sets[r]
         selector[r] = confidence
         for node in range(3):
-            w = weights[node * 4 + confidence]
+            w = weights[node * n_sets + confidence]
             dot = np.int64(0)
             for m in range(n_models):
                 s = STRETCH[_prob(counters, slots[r, m] + node) >> 4]
                 inputs[r, node, m] = s
                 dot += np.int64(w[m]) * s
-            if n_extra:
-                s = extra[r, node]
-                inputs[r, node, n_models] = s
-                dot += np.int64(w[n_models]) * s
+            for e in range(n_extra):
+                s = extra[e, r, node]
+                inputs[r, node, n_models + e] = s
+                dot += np.int64(w[n_models + e]) * s
             inputs[r, node, n_models + n_extra] = BIAS_INPUT
             dot += np.int64(w[n_models + n_extra]) * BIAS_INPUT
             dot >>= 16
@@ -138,6 +142,7 @@ def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc
     gradient = np.zeros(weights.shape, dtype=np.int64)
     updates = np.zeros(len(weights), dtype=np.int64)
     rc_slots = np.empty((AHEAD, len(rc_models)), dtype=np.int64)
+    n_sets = len(weights) // 3
     for j in range(len(symbols)):
         if j % AHEAD == 0:  # the next AHEAD rows' reverse-complement contexts, and all their counters
             for jj in range(j, min(len(symbols), j + AHEAD)):
@@ -158,7 +163,7 @@ def _update(step, first_row, symbols, coded, hist, rc, orders, bits, offsets, rc
             for visit in range(2):
                 node = 0 if visit == 0 else 1 + high
                 bit = high if visit == 0 else b & 1
-                weight_set = node * 4 + selector[r]
+                weight_set = node * n_sets + selector[r]
                 err = (bit << 12) - mixed[r, node]
                 for i in range(inputs.shape[2]):
                     gradient[weight_set, i] += inputs[r, node, i] * err
@@ -186,8 +191,9 @@ class BaseModel:
 
     alphabet = 4
 
-    def __init__(self, params: dict, n_rows: int, n_symbols: int, lstm=None):
+    def __init__(self, params: dict, n_rows: int, n_symbols: int, lstm=None, match=None):
         self.lstm = lstm  # a learning.BaseLSTMRun, or None
+        self.match = match  # a match.MatchModel, or None
         self.orders = np.array(params["orders"], dtype=np.int64)
         # tables no larger than the block can fill: small files start fast and stay small in memory
         self.bits = np.minimum(np.array(params["table_bits"], dtype=np.int64), max(12, n_symbols.bit_length() + 1))
@@ -198,17 +204,22 @@ class BaseModel:
         self.offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
         self.counters = np.zeros(int(sizes.sum()), dtype=np.uint32)
         n_models = len(self.orders)
-        n_inputs = n_models + (1 if lstm else 0) + 1  # context models, the LSTM, the bias
-        self.weights = np.full((3 * CONFIDENCE_BUCKETS, n_inputs), (1 << 16) * 3 // (2 * n_models), dtype=np.int64)
+        n_extra = (1 if lstm else 0) + (1 if match else 0)
+        self.extra = np.zeros((n_extra, n_rows, 3), dtype=np.int16)  # the LSTM's, then the match model's
+        if lstm:
+            lstm.stretched = self.extra[0]
+        n_inputs = n_models + n_extra + 1  # context models, the LSTM, the match model, the bias
+        self.extra_sets = match.sets if match else np.zeros(0, dtype=np.int64)
+        n_sets = CONFIDENCE_BUCKETS * (match.weight_sets if match else 1)
+        self.weights = np.full((3 * n_sets, n_inputs), (1 << 16) * 3 // (2 * n_models), dtype=np.int64)
         self.weights[:, n_inputs - 1] = 0
         self.hist = np.zeros(n_rows, dtype=np.uint64)
         self.rc = np.zeros((n_models, n_rows), dtype=np.uint64)
         self.slots = np.zeros((n_rows, n_models), dtype=np.int64)
-        self.inputs = np.zeros((n_rows, 3, n_inputs), dtype=np.int32)
-        self.prev_code = np.full(n_rows, 4, dtype=np.int64)  # the row's previous base, 4 = none or not ACGT
-        self.no_extra = np.zeros((0, 3), dtype=np.int64)
-        self.mixed = np.zeros((n_rows, 3), dtype=np.int64)
-        self.selector = np.zeros(n_rows, dtype=np.int64)
+        self.inputs = np.zeros((n_rows, 3, n_inputs), dtype=np.int16)  # stretched: |s| <= 2047
+        self.prev_code = np.full(n_rows, 4, dtype=np.int8)  # the row's previous base, 4 = none or not ACGT
+        self.mixed = np.zeros((n_rows, 3), dtype=np.int16)  # 12-bit probabilities
+        self.selector = np.zeros(n_rows, dtype=np.int8)  # the weight set within a node
 
     def begin_step(self, step: int, live: int) -> None:
         if self.lstm:
@@ -216,12 +227,15 @@ class BaseModel:
 
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
         out = np.empty((len(rows), 4), dtype=np.float64)
+        if self.match:
+            self.match.predict(step, rows, self.hist, self.extra[-1])
         _predict(rows, self.hist, self.orders, self.bits, self.offsets, self.counters, self.weights, self.slots,
-                 self.inputs, self.mixed, self.selector,
-                 self.lstm.stretched if self.lstm else self.no_extra, out)
+                 self.inputs, self.mixed, self.selector, self.extra, self.extra_sets, out)
         return out
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
+        if self.match:  # it reads the rows' bases before this step from self.hist
+            self.match.update(step, first_row, symbols, coded, self.hist)
         _update(step, first_row, symbols, coded, self.hist, self.rc, self.orders, self.bits, self.offsets, self.rc_models,
                 self.limits, self.counters, self.weights, self.slots, self.inputs, self.mixed,
                 self.selector, self.learning_rate)

@@ -3,20 +3,23 @@ archive header, so decompress needs no options and a later change of presets nev
 
 from __future__ import annotations
 
+from . import rows
 from .errors import CorruptArchiveError
 
 DEFAULT_LEVEL = 6
 MiB = 1 << 20
 MAX_BASE_TABLE = 1 << 28  # counters of all base models together (4 bytes each)
+MAX_MATCH_TABLE_BITS = 24  # the match model's table: 8 bytes an entry, 128 MiB at most
 # The largest blocks any level writes. A header may not claim more: the block sizes it allows bound
 # what a decoder allocates.
 MAX_BLOCK_RECORDS = 1 << 22
 MAX_BLOCK_BYTES = 256 * MiB
 
 
-def _bases(orders, bits, limits, reverse):
+def _bases(orders, bits, limits, reverse, match_bits):
     return {"orders": orders, "table_bits": bits, "count_limits": limits, "positional": [0] * len(orders),
-            "reverse_complement": reverse, "learning_rate": 4}
+            "reverse_complement": reverse, "learning_rate": 4,
+            "match": {"min_length": 12, "table_bits": match_bits, "count_limit": 255}}
 
 
 MIN_BLOCK_BYTES = 1 << 10
@@ -29,20 +32,20 @@ def params_for_level(level: int, block_bytes: int | None = None) -> dict:
     if block_bytes is not None and not MIN_BLOCK_BYTES <= block_bytes <= MAX_BLOCK_BYTES:
         raise ValueError(f"block size must be {MIN_BLOCK_BYTES} .. {MAX_BLOCK_BYTES} bytes")
     if level <= 3:
-        bases = _bases([2, 11, 16], [4, 22, 22], [30, 255, 255], [0, 1, 1])
+        bases = _bases([2, 11, 16], [4, 22, 22], [30, 255, 255], [0, 1, 1], 22)
         qualities = {"q2_levels": 8, "q3_levels": 4, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     elif level <= 6:
-        bases = _bases([2, 6, 11, 14, 18, 22], [4, 12, 22, 22, 22, 22], [30, 60, 255, 255, 255, 255],
-                       [0, 0, 1, 1, 1, 1])
+        # the match model finds what the order-18 and -22 context models did, and more
+        bases = _bases([3, 7, 11, 14], [6, 14, 22, 22], [30, 60, 255, 255], [0, 0, 1, 1], 22)
         qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     else:
-        bases = _bases([2, 6, 11, 14, 18, 22], [4, 12, 22, 24, 24, 24], [30, 60, 255, 255, 255, 255],
-                       [0, 0, 1, 1, 1, 1])
+        bases = _bases([2, 6, 11, 14, 18], [4, 12, 22, 24, 24], [30, 60, 255, 255, 255], [0, 0, 1, 1, 1], 24)
         qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
     return {
         "block_records": MAX_BLOCK_RECORDS,
         "block_bytes": block_bytes or (32 * MiB if level <= 6 else MAX_BLOCK_BYTES),
         "row_width": 1024,
+        "row_order": rows.INTERLEAVED,
         "bases": bases,
         "qualities": qualities,
         "training": _training(level),
@@ -86,6 +89,7 @@ def check_params(params) -> dict:
         _int(params["block_records"], 1, MAX_BLOCK_RECORDS)
         _int(params["block_bytes"], 1, MAX_BLOCK_BYTES)
         _int(params["row_width"], 1, 1 << 16)
+        _int(params.get("row_order", rows.IN_FILE_ORDER), rows.IN_FILE_ORDER, rows.INTERLEAVED)  # absent in 1.0
         bases = params["bases"]
         n = len(bases["orders"])
         _int(n, 1, 16)
@@ -99,12 +103,24 @@ def check_params(params) -> dict:
         if sum(4 << bits for bits in bases["table_bits"]) > MAX_BASE_TABLE:
             raise CorruptArchiveError("archive header has invalid model parameters")
         _int(bases["learning_rate"], 0, 1 << 16)
+        match = bases.get("match")  # absent in 1.0 and early 2.0 archives: no match model
+        if match is not None:
+            if not isinstance(match, dict) or set(match) != {"min_length", "table_bits", "count_limit"}:
+                raise CorruptArchiveError("archive header has invalid model parameters")
+            # a k-mer and its reverse complement are 2k bits of a 64-bit word
+            _int(match["min_length"], 4, 31), _int(match["table_bits"], 12, MAX_MATCH_TABLE_BITS)
+            _int(match["count_limit"], 1, 255)
         qualities = params["qualities"]
         _int(qualities["q2_levels"], 1, 128)
         _int(qualities["q3_levels"], 1, 128)
         # counts are uint16: a total at the limit plus one increment must still fit
         _int(qualities["total_limit"], 2, 65535 - _int(qualities["increment"], 1, 1 << 12))
         _int(qualities["mixer_rate"], 0, 1 << 12)
+        context = qualities.get("base_context")  # absent: the fqzcomp-like context (quals.py)
+        if context is not None:
+            if not isinstance(context, dict) or set(context) != {"bases", "run_levels", "q2_levels"}:
+                raise CorruptArchiveError("archive header has invalid model parameters")
+            _int(context["bases"], 0, 3), _int(context["run_levels"], 1, 8), _int(context["q2_levels"], 1, 16)
     except (KeyError, TypeError):
         raise CorruptArchiveError("archive header has invalid model parameters") from None
     return params

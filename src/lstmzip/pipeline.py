@@ -17,7 +17,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import numpy as np
 import xxhash
 
-from . import __version__, container, costs, learning, levels, streams, workers
+from . import __version__, base_quals, container, costs, learning, levels, streams, workers
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import Block, format_block, read_blocks
 from .learning import Learned
@@ -108,6 +108,8 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     started = time.monotonic()
     blocks = iter(blocks)
     first = next(blocks, None)
+    if first is not None:  # the quality model that suits the file, by trial on its first reads
+        params = base_quals.choose(params, first.seq, first.qual, first.lengths)
     if learned is None:
         learned, stats.untrained_because = _learn(first, params)
     stats.learning = learned.report
@@ -162,7 +164,8 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
 def _decode_tasks(pool, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
                   info: container.BlockInfo, threads: int) -> list:
     names = pool.submit(decode_names, parts[2], info.records, info.raw_size)
-    if learned.qualities:  # the quality network reads the bases: one task, which decodes both in step
+    if learned.qualities or streams.quality_context_needs_bases(params):
+        # the quality network (or model) reads the bases: one task, which decodes both in step
         return [names, pool.submit(streams.decode_bases_and_qualities, parts[3], parts[4], lengths, params,
                                    learned.bases, learned.qualities, threads)]
     return [names, pool.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),

@@ -1,13 +1,16 @@
 """Batch layout: one coding step is one position for all reads of a block.
 
 Reads are cut into rows of at most `width` symbols (so a 400 kbp read does not make 400,000 narrow
-steps), rows are sorted longest first, and symbols are stored column-major: step p holds the symbol at
+steps), rows are sorted longest first (rows of one length in file order, or interleaved), and symbols
+are stored column-major: step p holds the symbol at
 position p of rows 0 .. live[p]-1. Models keep per-row state and see whole columns at once.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+
+IN_FILE_ORDER, INTERLEAVED = 0, 1  # params["row_order"]
 
 
 @dataclass
@@ -42,7 +45,18 @@ class Rows:
         return flat
 
 
-def make_rows(lengths: np.ndarray, width: int) -> Rows:
+def _bit_reversed(n: int) -> np.ndarray:
+    """i -> i with its bit_length(n) bits reversed, for i < n."""
+    bits = max(1, int(n).bit_length())
+    index = np.arange(n, dtype=np.int64)
+    reversed_index = np.zeros(n, dtype=np.int64)
+    for b in range(bits):
+        reversed_index |= ((index >> b) & 1) << (bits - 1 - b)
+    return reversed_index
+
+
+def make_rows(lengths: np.ndarray, width: int, order: int = IN_FILE_ORDER) -> Rows:
+    """order: how rows of one length are ordered (IN_FILE_ORDER or INTERLEAVED)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     pieces = -(-lengths // width)  # rows per read; an empty read has none
     read_of_row = np.repeat(np.arange(len(lengths)), pieces)
@@ -50,7 +64,12 @@ def make_rows(lengths: np.ndarray, width: int) -> Rows:
     row_offset = (np.arange(len(read_of_row)) - np.repeat(first_row, pieces)) * width
     row_len = np.minimum(width, lengths[read_of_row] - row_offset)
     read_start = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    by_length = np.argsort(-row_len, kind="stable")
+    if order == INTERLEAVED:
+        # reads of one length in bit-reversed order: neighbours in the file (overlapping or duplicate reads
+        # of a sorted export) land in different chunks of a step, so the later one sees the earlier one
+        by_length = np.lexsort((_bit_reversed(len(row_len)), -row_len))
+    else:
+        by_length = np.argsort(-row_len, kind="stable")
     row_offset, row_len = row_offset[by_length], row_len[by_length]
     row_start = read_start[read_of_row[by_length]] + row_offset
 

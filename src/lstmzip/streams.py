@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from . import coder, packing
+from .base_quals import BaseContextQualityModel
 from .bases import BaseModel
 from .costs import Costs
 from .errors import CorruptArchiveError
@@ -19,8 +20,9 @@ from .fastq import PLUS_OTHER, Block
 from .learning import BASE_CODE
 from .learning import BaseLSTMRun, QualityLSTMRun
 from .lstm import QuantLSTM
+from .match import MatchModel
 from .quals import QualityModel
-from .rows import Rows, make_rows
+from .rows import IN_FILE_ORDER, Rows, make_rows
 
 STREAM_NAMES = ("layout", "lengths", "names", "bases", "qualities")
 
@@ -60,19 +62,34 @@ def decode_lengths(data: bytes, records: int, raw_size: int) -> np.ndarray:
     return lengths
 
 
+def _rows(lengths: np.ndarray, params: dict) -> Rows:
+    return make_rows(lengths, params["row_width"], params.get("row_order", IN_FILE_ORDER))
+
+
 def _base_model(params: dict, rows: Rows, lstm: QuantLSTM | None) -> BaseModel:
     run = BaseLSTMRun(lstm, rows.n_rows) if lstm else None
-    return BaseModel(params["bases"], rows.n_rows, int(rows.col_start[-1]), run)
+    match = MatchModel(params["bases"]["match"], rows) if params["bases"].get("match") else None
+    return BaseModel(params["bases"], rows.n_rows, int(rows.col_start[-1]), run, match)
 
 
 def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.ndarray, base_codes,
-                   lstm) -> QualityModel:
-    """base_codes(step, live): the base codes the quality network reads (see QualityLSTMRun)."""
-    model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
+                   lstm) -> QualityModel | BaseContextQualityModel:
+    """base_codes(step, live): the base codes the quality network, or a model with a base context, reads
+    (see QualityLSTMRun)."""
+    if quality_context_needs_bases(params):
+        model = BaseContextQualityModel(params["qualities"], len(alphabet), rows.n_rows, base_codes)
+    else:
+        model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
     if lstm:
         model.lstm = QualityLSTMRun(lstm, alphabet, base_codes, rows.row_offset, model.position_shift + 3,
                                     params["qualities"]["mixer_rate"])
     return model
+
+
+def quality_context_needs_bases(params: dict) -> bool:
+    """Whether the quality model itself reads the bases (then they are decoded with the qualities, as for
+    a quality network)."""
+    return bool(params["qualities"].get("base_context"))
 
 
 def _known_base_codes(seq: np.ndarray, rows: Rows):
@@ -127,7 +144,7 @@ def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: Quant
     case_changes = np.flatnonzero(np.diff(lower.astype(np.int8), prepend=0, append=0))
     symbols = BASE_CODE[upper]
     exceptions = np.flatnonzero(symbols == 4)
-    rows = make_rows(lengths, params["row_width"])
+    rows = _rows(lengths, params)
     columns = rows.to_columns(symbols)
     coded = columns < 4
     columns[~coded] = 0
@@ -164,7 +181,7 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
     letters = np.frombuffer(packing.decompress(exception_bytes, n_exceptions), dtype=np.uint8)
     if len(letters) != n_exceptions or n_case % 2:
         raise CorruptArchiveError("base exceptions do not match the block")
-    rows = make_rows(lengths, params["row_width"])
+    rows = _rows(lengths, params)
     is_exception = np.zeros(total, dtype=bool)
     is_exception[exceptions] = True
     coded = rows.to_columns(~is_exception)
@@ -188,7 +205,7 @@ def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=N
     if len(alphabet) > 1:  # one value (or none) needs no coding at all
         index = np.zeros(256, dtype=np.uint8)
         index[alphabet] = np.arange(len(alphabet))
-        rows = make_rows(lengths, params["row_width"])
+        rows = _rows(lengths, params)
         columns = rows.to_columns(index[qual])
         if costs is not None and seq is None:
             raise ValueError("the costs of qualities are counted by base: seq is needed")
@@ -209,7 +226,7 @@ def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, 
         raise CorruptArchiveError("quality alphabet is corrupt")
     if len(alphabet) <= 1:
         return np.full(total, alphabet[0] if len(alphabet) else 0, dtype=np.uint8)
-    rows = make_rows(lengths, params["row_width"])
+    rows = _rows(lengths, params)
     model = _quality_model(params, rows, alphabet, lengths, base_codes, lstm)
     columns = coder.decode(model, rows, np.ones(total, dtype=bool), words)
     return alphabet[rows.to_reads(columns)]
@@ -223,8 +240,8 @@ def decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndarr
     if threads < 2:
         seq = decode_bases(bases, lengths, params, base_lstm)
         return seq, decode_qualities(qualities, lengths, params, quality_lstm,
-                                     _known_base_codes(seq, make_rows(lengths, params["row_width"])))
-    published = DecodedBases(make_rows(lengths, params["row_width"]))
+                                     _known_base_codes(seq, _rows(lengths, params)))
+    published = DecodedBases(_rows(lengths, params))
     result = {}
 
     def run_bases() -> None:

@@ -97,6 +97,21 @@ def main() -> None:
     members = first_member + compress(two, 6)
     (HERE / "two_members.level1_level6.lz").write_bytes(members)
 
+    # models of 2.0: reads of a sorted export (match model, interleaved rows, both networks) and nanopore
+    # reads (their qualities in a context of the bases), with N and lowercase among the bases
+    def odd_bases(record: bytes, old: bytes, new: bytes) -> bytes:
+        name, seq, plus, qual, end = record.split(b"\n")
+        return b"\n".join([name, seq.replace(old, new, 10), plus, qual, end])
+
+    sorted_reads = records("miseq_n701", 300)
+    sorted_reads[7] = odd_bases(sorted_reads[7], b"AC", b"aN")
+    nanopore = records("ont_seqkit", 40)
+    nanopore[2] = odd_bases(nanopore[2], b"GT", b"gN")
+    for name, data, level, models in (("sorted_reads.level6_lstm", b"".join(sorted_reads), 6, learned),
+                                      ("nanopore.level1", b"".join(nanopore), 1, None)):
+        (HERE / f"{name.split('.')[0]}.fq").write_bytes(data)
+        (HERE / f"{name}.lz").write_bytes(compress(data, level, models))
+
     # damaged copies, each with the message it must be refused with
     good = (HERE / "hiseqx_200.level1.lz").read_bytes()
     _, _, header_size = container.read_header(io.BytesIO(good))

@@ -1,0 +1,100 @@
+"""The quality model with a base context (base_quals.py): exact round trips, decoding in step with the
+bases, the choice made at compression, and the parameters a header may carry."""
+
+import copy
+import io
+
+import numpy as np
+import pytest
+
+from lstmzip import base_quals, container, levels, streams
+from lstmzip.errors import CorruptArchiveError
+from lstmzip.fastq import read_blocks
+
+from conftest import compress_bytes, corpus_records, decompress_bytes, fastq
+
+
+@pytest.fixture(scope="module")
+def nanopore() -> bytes:
+    records = corpus_records("ont_seqkit", 400)
+    # N, lowercase and IUPAC among the bases the qualities are predicted from
+    records[3] = records[3].replace(b"AC", b"aN", 20).replace(b"GT", b"RY", 5)
+    return fastq(records)
+
+
+def block_of(data: bytes):
+    return next(read_blocks(io.BytesIO(data), 1 << 22, 1 << 30))
+
+
+def with_base_context(context=base_quals.CANDIDATE, level=6) -> dict:
+    params = levels.params_for_level(level)
+    params["qualities"]["base_context"] = dict(context)
+    return levels.check_params(params)
+
+
+@pytest.mark.parametrize("context", [base_quals.CANDIDATE, {"bases": 0, "run_levels": 1, "q2_levels": 1},
+                                     {"bases": 3, "run_levels": 8, "q2_levels": 16}])
+def test_qualities_round_trip_with_a_base_context(nanopore, context):
+    block = block_of(nanopore)
+    params = with_base_context(context)
+    data = streams.encode_qualities(block.qual, block.lengths, params, None, block.seq)
+    bases = streams.encode_bases(block.seq, block.lengths, params)
+    for threads in (1, 2):  # one after the other, and the qualities a step behind the bases in a thread
+        seq, qual = streams.decode_bases_and_qualities(bases, data, block.lengths, params, None, None, threads)
+        assert seq.tobytes() == block.seq.tobytes() and qual.tobytes() == block.qual.tobytes()
+
+
+def test_the_widest_alphabet_fits_the_counts(nanopore):
+    """94 quality characters with the largest context: the model takes fewer levels instead."""
+    block = block_of(nanopore)
+    rng = np.random.default_rng(1)
+    qual = rng.integers(33, 127, len(block.qual), dtype=np.uint8)
+    params = with_base_context({"bases": 3, "run_levels": 8, "q2_levels": 16})
+    data = streams.encode_qualities(qual, block.lengths, params, None, block.seq)
+    codes = streams._known_base_codes(block.seq, streams._rows(block.lengths, params))
+    assert streams.decode_qualities(data, block.lengths, params, None, codes).tobytes() == qual.tobytes()
+
+
+def test_nanopore_qualities_are_smaller_with_the_bases(nanopore):
+    block = block_of(nanopore)
+    plain = levels.params_for_level(6)
+    assert len(streams.encode_qualities(block.qual, block.lengths, with_base_context(), None, block.seq)) < \
+        0.98 * len(streams.encode_qualities(block.qual, block.lengths, plain, None, block.seq))
+
+
+def test_compression_chooses_the_base_context_where_it_pays(nanopore):
+    params = levels.params_for_level(6)
+    block = block_of(nanopore)
+    assert base_quals.choose(params, block.seq, block.qual, block.lengths)["qualities"]["base_context"] == \
+        base_quals.CANDIDATE
+    illumina = block_of(fastq(corpus_records("hiseqx_151", 2000)))
+    assert "base_context" not in base_quals.choose(params, illumina.seq, illumina.qual, illumina.lengths)["qualities"]
+    assert "base_context" not in params["qualities"]  # the level's own parameters are left as they are
+
+
+def test_whole_archives_with_a_base_context_round_trip(nanopore):
+    archive = compress_bytes(nanopore, level=1)
+    header, _, _ = container.read_header(io.BytesIO(archive))
+    assert header["params"]["qualities"]["base_context"] == base_quals.CANDIDATE
+    assert decompress_bytes(archive) == nanopore
+    assert decompress_bytes(archive, threads=2) == nanopore
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c.update(bases=4),
+    lambda c: c.update(bases=-1),
+    lambda c: c.update(run_levels=0),
+    lambda c: c.update(run_levels=9),
+    lambda c: c.update(q2_levels=17),
+    lambda c: c.update(q2_levels=2.0),
+    lambda c: c.update(other=1),
+    lambda c: c.pop("bases"),
+])
+def test_crafted_base_context_parameters_are_refused(change):
+    params = copy.deepcopy(with_base_context())
+    change(params["qualities"]["base_context"])
+    with pytest.raises(CorruptArchiveError, match="invalid model parameters"):
+        levels.check_params(params)
+    params["qualities"]["base_context"] = [2, 4, 1]
+    with pytest.raises(CorruptArchiveError, match="invalid model parameters"):
+        levels.check_params(params)
