@@ -3,8 +3,11 @@ archive header, so decompress needs no options and a later change of presets nev
 
 from __future__ import annotations
 
-from . import rows
 from .errors import CorruptArchiveError
+
+# params["row_order"]: how rows.make_rows orders rows of one length (here, not in rows.py, so that the command
+# line, which reads the levels, starts without numpy)
+IN_FILE_ORDER, INTERLEAVED = 0, 1
 
 DEFAULT_LEVEL = 6
 MiB = 1 << 20
@@ -45,7 +48,7 @@ def params_for_level(level: int, block_bytes: int | None = None) -> dict:
         "block_records": MAX_BLOCK_RECORDS,
         "block_bytes": block_bytes or (32 * MiB if level <= 6 else MAX_BLOCK_BYTES),
         "row_width": 1024,
-        "row_order": rows.INTERLEAVED,
+        "row_order": INTERLEAVED,
         "bases": bases,
         "qualities": qualities,
         "training": _training(level),
@@ -89,7 +92,7 @@ def check_params(params) -> dict:
         _int(params["block_records"], 1, MAX_BLOCK_RECORDS)
         _int(params["block_bytes"], 1, MAX_BLOCK_BYTES)
         _int(params["row_width"], 1, 1 << 16)
-        _int(params.get("row_order", rows.IN_FILE_ORDER), rows.IN_FILE_ORDER, rows.INTERLEAVED)  # absent in 1.0
+        _int(params.get("row_order", IN_FILE_ORDER), IN_FILE_ORDER, INTERLEAVED)  # absent in 1.0
         bases = params["bases"]
         n = len(bases["orders"])
         _int(n, 1, 16)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-IN_FILE_ORDER, INTERLEAVED = 0, 1  # params["row_order"]
+from .levels import IN_FILE_ORDER, INTERLEAVED
 
 
 @dataclass
