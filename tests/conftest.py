@@ -2,6 +2,8 @@ import gzip
 import io
 import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,17 @@ def group_processes(pgid: int) -> list[int]:
 @pytest.fixture(scope="session")
 def example_bytes() -> bytes:
     return EXAMPLE.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A model file trained at level 2 on 7,000 nextseq_dropseq records (680k bases: enough to train), and
+    that FASTQ file."""
+    here = tmp_path_factory.mktemp("trained")
+    reads = here / "nextseq.fq"
+    reads.write_bytes(fastq(corpus_records("nextseq_dropseq", 7000)))
+    model = here / "nextseq.lzm"
+    result = subprocess.run([sys.executable, "-m", "lstmzip", "train", "-2", "-o", str(model), str(reads)],
+                            capture_output=True)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    return model, reads

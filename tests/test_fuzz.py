@@ -4,8 +4,10 @@
   checksum made valid again end in a clean refusal or in exactly the original data (and, for a paired
   archive, exactly both mates), read front to back as from a pipe or through the index as ranges are,
   and what list and report read is described or cleanly refused.
-  Seeds: single archives of both formats, paired ones, and concatenations of several members, each
-  2.0 member with its statistics section."""
+  Seeds: single archives of both formats, paired ones, a joined one made with a model file, and
+  concatenations of several members, each 2.0 member with its statistics section;
+- any damage to a model file is refused, and a changed one whose SHA-256 is made valid again is refused
+  or, if it still reads, compresses a FASTQ that decodes exactly."""
 
 import io
 import json
@@ -17,8 +19,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstmzip import archive, container, pipeline
-from lstmzip.errors import CorruptArchiveError
+import hashlib
+
+from lstmzip import archive, container, modelfile, pipeline
+from lstmzip.errors import CorruptArchiveError, ModelFileError
 from lstmzip.report import facts, multiqc
 
 from conftest import compress_bytes, compress_pair_bytes, decompress_bytes, seal, split_archive
@@ -91,6 +95,7 @@ SEEDS = [(TINY, ORIGINAL, None), (*V1_ODD, None),
          (TINY_PAIR, INTERLEAVED, MATES), (*golden("v2/pair.level6.lz"),
                                             ((GOLDEN / "v2/pair_R1.fq").read_bytes(), (GOLDEN / "v2/pair_R2.fq").read_bytes())),
          (*golden("v2/two_members.level1_level6.lz"), None),
+         (*golden("v2/hiseqx_200.joined_model.lz"), None),
          (TINY + TINY_PAIR + TINY, ORIGINAL + INTERLEAVED + ORIGINAL, None),
          (V1_ODD[0] + TINY_PAIR, V1_ODD[1] + INTERLEAVED, None),
          # 2.0's match model and interleaved rows (with both networks), and qualities in a context of the bases
@@ -277,3 +282,39 @@ def test_seeds_decode_to_their_originals_and_hold_what_they_are_for():
         refused_or_exact(data, original, mates)
         refused_or_exact_by_index(data, original, mates)
         assert decompress_bytes(data) == original
+
+
+GOLDEN_MODEL = (GOLDEN / "v2/hiseqx_200.level6.lzm").read_bytes()
+
+
+@st.composite
+def changed_models(draw):
+    """A model file damaged as a disk would (its SHA-256 then fails), or changed in its JSON or networks
+    with the SHA-256 made valid again."""
+    data = GOLDEN_MODEL
+    if draw(st.booleans()):
+        return mutate(draw, data), False
+    length = int.from_bytes(data[8:12], "little")
+    head, about, rest = data[:12], data[12 : 12 + length], data[12 + length : -32]
+    if draw(st.booleans()):
+        about = mutate(draw, about)
+    else:
+        rest = rest[:4] + mutate(draw, rest[4:])
+    body = head[:8] + len(about).to_bytes(4, "little") + about + rest
+    return body + hashlib.sha256(body).digest(), True
+
+
+@fuzz_settings(300)
+@given(changed_models())
+def test_changed_model_files_are_refused_or_work(case):
+    data, rehashed = case
+    try:
+        model = modelfile.parse(data)
+    except ModelFileError:
+        return
+    assert rehashed or data == GOLDEN_MODEL  # damage never reads (a mutation may give the same bytes back)
+    json.dumps(model.describe())
+    if model.params == modelfile.parse(GOLDEN_MODEL).params:  # (other parameters may ask for big tables)
+        out = io.BytesIO()
+        pipeline.compress_stream(io.BytesIO(ORIGINAL), out, 6, 1, model=model)
+        assert decompress_bytes(out.getvalue()) == ORIGINAL

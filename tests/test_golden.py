@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import lstmzip
-from lstmzip import archive, container, pipeline
-from lstmzip.errors import CorruptArchiveError
+from lstmzip import archive, container, modelfile, pipeline
+from lstmzip.errors import CorruptArchiveError, ModelFileError
 from lstmzip.report import facts
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -36,7 +36,8 @@ def test_golden_files_exist():
     assert {p.parent.name for p in ARCHIVES} == {"v1", "v2"}
     assert {p.name for p in ARCHIVES if p.parent.name == "v2"} == {
         "hiseqx_200.level1.lz", "hiseqx_200.level6_lstm.lz", "odd_cases.level6.lz", "pair.level6.lz",
-        "two_members.level1_level6.lz", "sorted_reads.level6_lstm.lz", "nanopore.level1.lz"}
+        "two_members.level1_level6.lz", "sorted_reads.level6_lstm.lz", "nanopore.level1.lz",
+        "hiseqx_200.joined_model.lz"}
     assert len(DAMAGED) >= 16 and all(p.stem in json.loads((p.parent / "expected.json").read_text()) for p in DAMAGED)
 
 
@@ -79,10 +80,32 @@ def test_version_1_archives_read_through_their_index(archive_path):
 
 
 @pytest.mark.parametrize("name", ["hiseqx_200.level1", "hiseqx_200.level6_lstm", "odd_cases.level6", "pair.level6",
-                                  "two_members.level1_level6"])
+                                  "two_members.level1_level6", "hiseqx_200.joined_model"])
 def test_every_golden_2_0_member_has_its_statistics_section(name):
     described = facts.gather(V2 / f"{name}.lz")
     assert len(described.members) == (2 if name.startswith("two") else 1)
     for member in described.members:
         assert member.version == (2, 0) and member.statistics is not None and member.statistics_bytes > 0
         assert member.statistics.bases_by_position and member.statistics.qualities_by_position
+
+
+def test_golden_model_file_and_its_joined_archive():
+    """The model file reads back (its SHA-256 names it); the archive joined from two archives made with it
+    names it, carries its networks and parameters, and is one member with one statistics section."""
+    model = modelfile.read(V2 / "hiseqx_200.level6.lzm")
+    assert model.level == 6 and model.params["block_bytes"] == 20_000 and model.learned.qualities is not None
+    path = V2 / "hiseqx_200.joined_model.lz"
+    with open(path, "rb") as f:
+        (member,) = container.read_members(f)
+    assert member.header["model"] == model.sha256 and member.header["name"] is None
+    assert member.models == model.learned.to_bytes() and member.header["params"] == model.params
+    assert len(member.blocks) >= 4 and member.statistics_offset is not None
+    assert lstmzip.describe(path)["model"] == model.sha256
+
+
+@pytest.mark.parametrize("path", sorted((V2 / "damaged_models").glob("*.lzm")), ids=lambda p: p.name)
+def test_damaged_golden_model_files_are_refused(path):
+    expected = json.loads((path.parent / "expected.json").read_text())[path.stem]
+    with pytest.raises(ModelFileError) as caught:
+        modelfile.parse(path.read_bytes())
+    assert str(caught.value) == expected

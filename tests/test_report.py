@@ -68,8 +68,8 @@ def test_page_per_archive_with_every_part(archives):
 def test_position_plots_show_the_stored_statistics(archives):
     trained, _ = archives
     stats = facts.gather(trained).members[0].statistics
-    # reads of 92-98 bases; a 200 kB archive has room for buckets of 2 positions
-    assert stats.positions_per_bucket == 2 and len(stats.qualities_by_position) == 49
+    # reads of 92-98 bases; a 200 kB archive has room for buckets of 8 positions (exact sums, not means)
+    assert stats.positions_per_bucket == 8 and len(stats.qualities_by_position) == 13
     result = run("report", "-o", "-", trained)
     page = result.stdout.decode()
     assert json.dumps(stats.qualities_by_position[:5])[1:-1].replace(" ", "") in page.replace(" ", "")

@@ -78,37 +78,71 @@ def test_long_reads_are_bucketed_by_position_in_the_read():
     assert spent.counts.tolist() == np.bincount(positions >> 2).tolist()
 
 
-def test_coarsening_and_merging_keep_every_bit():
-    a = costs.Costs(0, np.arange(10, dtype=np.int64), np.ones(10, dtype=np.int64))
-    b = costs.Costs(2, np.array([5, 7], dtype=np.int64), np.array([4, 4], dtype=np.int64))
-    merged = a.merged(b)
-    assert merged.shift == 2 and merged.sums.tolist() == [0 + 1 + 2 + 3 + 5, 4 + 5 + 6 + 7 + 7, 8 + 9]
-    assert merged.counts.tolist() == [8, 8, 2]
-    assert a.coarsened(5).sums.tolist() == [45]
+def test_coarsening_and_adding_runs_keep_every_bit():
+    unit = costs.UNIT  # sums of whole units, so that rounding them per block changes nothing
+    a = costs.Costs(0, np.arange(10, dtype=np.int64) * unit, np.ones(10, dtype=np.int64))
+    b = costs.Costs(2, np.array([5, 7], dtype=np.int64) * unit, np.array([4, 4], dtype=np.int64))
+    total = costs.Run.of_block(b, b, 2).plus(costs.Run.of_block(a, a, 0))
+    assert total.shift == 2 and total.base_sums.tolist() == [0 + 1 + 2 + 3 + 5, 4 + 5 + 6 + 7 + 7, 8 + 9]
+    assert total.base_counts.tolist() == total.quality_counts.tolist() == [8, 8, 2]
+    assert a.coarsened(5).sums.tolist() == [45 * unit]
 
 
-def test_pack_fits_the_budget_and_unpacks(example_block):
-    block, params = example_block, levels.params_for_level(1)
+def block_costs(block, level=1):
+    params = levels.params_for_level(level)
     _, b = pipeline._encode_bases(block.seq, block.lengths, params, None)
     _, q = pipeline._encode_qualities(block.qual, block.lengths, params, None, block.seq)
-    finest = costs.pack(b, q, 1 << 20)
-    stats = costs.unpack(finest)
+    return b, q
+
+
+def test_runs_fit_the_budget_and_unpack(example_block):
+    b, q = block_costs(example_block)
+    finest = costs.Runs()
+    finest.add_block(b, q, 1 << 30)
+    stats = costs.describe(costs.unpack(finest.pack()))
     assert stats.positions_per_bucket == 1 and len(stats.bases_by_position) == len(stats.qualities_by_position) == 150
-    expected = (q.sums[7] * 1000 / q.counts[7]) / costs.SCALE / 1000
-    assert stats.qualities_by_position[7] == pytest.approx(expected, abs=0.0006)
+    assert stats.qualities_by_position[7] == pytest.approx(q.sums[7] / q.counts[7] / costs.SCALE, abs=0.001)
+    assert stats.bases_by_letter["A"] == pytest.approx(b.letter_sums[0] / b.letter_counts[0] / costs.SCALE, abs=0.001)
     assert set(stats.bases_by_letter) == set("ACGT") and set(stats.qualities_by_letter) == set("ACGTN")
     sizes = []
-    for budget in (1000, 300, 100, 0):
-        payload = costs.pack(b, q, budget)
-        assert len(payload) <= max(budget, costs.MIN_BUDGET)
-        sizes.append(len(costs.unpack(payload).bases_by_position))
+    for stored in (1_000_000, 300_000, 100_000, 0):
+        runs = costs.Runs()
+        runs.add_block(b, q, stored)
+        payload = runs.pack()
+        assert len(payload) <= max(stored // 1000 - container.SECTION_OVERHEAD, costs.MIN_BUDGET)
+        unpacked = costs.unpack(payload)
+        assert unpacked.pack() == payload and len(unpacked.runs) == 1
+        sizes.append(len(costs.describe(unpacked).bases_by_position))
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
+
+
+def test_runs_of_archives_put_together_are_those_of_their_blocks_coded_at_once(example_bytes):
+    """The rule that makes `lstmzip join` exact: however a sequence of blocks is cut in two, the runs
+    of the first part extended by those of the second are the runs of all of them, byte for byte."""
+    blocks = list(read_blocks(io.BytesIO(example_bytes), 1 << 22, 6000))
+    rng = np.random.default_rng(5)
+    gathered = [(*block_costs(block), int(stored)) for block, stored in
+                zip(blocks, rng.choice([0, 40_000, 150_000, 10**6], len(blocks)))]
+    assert len(gathered) >= 8
+    whole = costs.Runs()
+    for block in gathered:
+        whole.add_block(*block)
+    assert len(whole.runs) >= 2  # some blocks were finer than the run before them
+    for cut in range(len(gathered) + 1):
+        first, second = costs.Runs(), costs.Runs()
+        for block in gathered[:cut]:
+            first.add_block(*block)
+        for block in gathered[cut:]:
+            second.add_block(*block)
+        first.extend(costs.unpack(second.pack()))
+        assert first.pack() == whole.pack()
+    assert [run.shift for run in whole.runs] == sorted({run.shift for run in whole.runs})
 
 
 def test_empty_input_has_statistics_of_nothing():
     archive = compress_bytes(b"")
     _, _, _, (version, payload), _ = split_archive(archive)
-    stats = costs.unpack(payload)
+    stats = costs.describe(costs.unpack(payload))
     assert version == costs.VERSION and stats.bases_by_position == [] and stats.bases_by_letter["A"] is None
 
 

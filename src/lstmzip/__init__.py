@@ -1,7 +1,7 @@
 """lstmzip: lossless FASTQ compression with context models and a learned predictor.
 
-The Python API (see README.md): lstmzip.open, lstmzip.open_pair, lstmzip.describe, and the exceptions
-they raise. The API's names are imported on first use, so that importing the command line (or
+The Python API (see README.md): lstmzip.open, lstmzip.open_pair, lstmzip.describe, lstmzip.train_model,
+lstmzip.load_model, lstmzip.join, lstmzip.split, and the exceptions they raise. The API's names are imported on first use, so that importing the command line (or
 `lstmzip --version`) loads neither numpy nor numba nor the models.
 """
 
@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from .errors import CorruptArchiveError, FastqError, LstmzipError  # noqa: E402
+from .errors import CorruptArchiveError, FastqError, LstmzipError, ModelFileError  # noqa: E402
 
 if TYPE_CHECKING:
-    from .api import LstmzipReader, LstmzipWriter, Pair, describe, open, open_pair  # noqa: F401
+    from .api import (LstmzipReader, LstmzipWriter, Model, Pair, describe, join, load_model, open,  # noqa: F401
+                      open_pair, split, train_model)
 
-_API = ("open", "open_pair", "describe", "LstmzipReader", "LstmzipWriter", "Pair")
-__all__ = [*_API, "LstmzipError", "FastqError", "CorruptArchiveError", "__version__"]
+_API = ("open", "open_pair", "describe", "train_model", "load_model", "join", "split", "LstmzipReader", "LstmzipWriter",
+        "Pair", "Model")
+__all__ = [*_API, "LstmzipError", "FastqError", "CorruptArchiveError", "ModelFileError", "__version__"]
 
 
 def __getattr__(name: str):

@@ -18,11 +18,13 @@ from collections import deque
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Union
 
-from . import archive, files, pairs, pipeline
+from . import archive, files, levels, modelfile, pairs, pipeline, splitting
 from .levels import DEFAULT_LEVEL
+from .modelfile import Model
 from .report import facts
 
-__all__ = ["open", "open_pair", "describe", "LstmzipReader", "LstmzipWriter", "Pair"]
+__all__ = ["open", "open_pair", "describe", "train_model", "load_model", "join", "split", "LstmzipReader", "LstmzipWriter",
+           "Pair", "Model"]
 
 File = Union[str, bytes, "os.PathLike[str]", BinaryIO]
 READ_BUFFER = 1 << 17
@@ -177,6 +179,18 @@ class _Destination:
                 compress(out)
 
 
+def _model(model, level: int | None) -> Model | None:
+    if model is None or isinstance(model, Model):
+        loaded = model
+    elif _is_path(model):
+        loaded = files.load_model(os.fsdecode(model))
+    else:
+        raise TypeError("model must be a Model or the path of a model file")
+    if loaded is not None and level is not None:
+        raise ValueError("a model sets the level: level cannot be given with it")
+    return loaded
+
+
 def _check_level(level: int | None) -> int:
     level = DEFAULT_LEVEL if level is None else level
     if type(level) is not int or not 1 <= level <= 9:
@@ -194,7 +208,8 @@ def _text(f, text: bool, encoding, errors, newline):
 
 def open(file: File, mode: str = "rb", *, level: int | None = None, threads: int = 0, encoding: str | None = None,
          errors: str | None = None, newline: str | None = None, mate: int | None = None,
-         records: slice | None = None, block: int | None = None) -> LstmzipReader | LstmzipWriter | io.TextIOWrapper:
+         records: slice | None = None, block: int | None = None,
+         model: Model | str | os.PathLike | None = None) -> LstmzipReader | LstmzipWriter | io.TextIOWrapper:
     """Open an lstmzip archive, as gzip.open does a gzip file.
 
     file: a path, a path-like or a file object (which is not closed). mode: "rb" or "rt" read the exact
@@ -206,10 +221,14 @@ def open(file: File, mode: str = "rb", *, level: int | None = None, threads: int
     Reading only: mate=1 or 2 reads that mate of a paired archive (else pairs come interleaved);
     records=slice(START, END) reads those records (from 0, across members; pairs in a paired archive) and
     block=N block N (from 1), each decoding only the blocks that hold them (a seekable file is needed).
+    Writing only: model, a Model (lstmzip.train_model, lstmzip.load_model) or a model file's path, whose level,
+    parameters and networks are used instead of training (level cannot be given with it).
     """
     kind, text = _mode(mode)
     threads = _threads(threads)
     if kind == "r":
+        if model is not None:
+            raise ValueError("model is for writing")
         if records is not None and block is not None:
             raise ValueError("records and block cannot be combined")
         f, on_close = _source(file)
@@ -231,12 +250,13 @@ def open(file: File, mode: str = "rb", *, level: int | None = None, threads: int
     else:
         if mate is not None or records is not None or block is not None:
             raise ValueError("mate, records and block are for reading")
+        model = _model(model, level)
         level = _check_level(level)
         destination = _Destination(file, kind)
 
         def finish(spool: BinaryIO) -> None:
             with spool:
-                destination.write(lambda out: pipeline.compress_stream(spool, out, level, threads))
+                destination.write(lambda out: pipeline.compress_stream(spool, out, level, threads, model=model))
 
         binary = LstmzipWriter(finish)
     return _text(binary, text, encoding, errors, newline)
@@ -316,3 +336,43 @@ def describe(file: File, blocks: bool = False) -> dict:
         return facts.read(f, os.fsdecode(file) if _is_path(file) else getattr(f, "name", None)).summary(blocks)
     finally:
         on_close()
+
+
+def train_model(inputs: File | list[File], output: str | os.PathLike | None = None, *, level: int | None = None,
+                block_size: int | None = None) -> Model:
+    """Train the networks on a sample of FASTQ input(s) (paths or binary file objects, plain or gzip) as
+    `lstmzip train` does, and return the Model (written to output, if given, as a model file). Use it
+    with open(..., "wb", model=...) or `lstmzip compress --model`."""
+    level = _check_level(level)
+    sources = inputs if isinstance(inputs, list) else [inputs]
+    opened = [_source(source) for source in sources]
+    try:
+        model = modelfile.train([f for f, _ in opened], level, block_size)[0]
+    finally:
+        for _, on_close in opened:
+            on_close()
+    if output is not None:
+        with files.output_files([Path(os.fsdecode(output))], force=True) as (out,):
+            out.write(model.data)
+    return model
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """A model file, checked (ModelFileError if it is damaged, foreign or for another format version)."""
+    return files.load_model(os.fsdecode(path))
+
+
+def join(archives: list[str | os.PathLike], output: str | os.PathLike) -> None:
+    """Join archives made with one model into one archive at output, as `lstmzip join -f -o output` does."""
+    files.join_files(tuple(os.fsdecode(a) for a in archives), os.fsdecode(output), False, force=True)
+
+
+def split(file: str | os.PathLike, *, records: int | None = None, chunks: int | None = None,
+          prefix: str | None = None, model: Model | str | os.PathLike | None = None, level: int | None = None,
+          block_size: int | None = None) -> list[Path]:
+    """Cut a FASTQ file at compress's block boundaries (of the model's, or the level's, block size), as
+    `lstmzip split -f` does; returns the chunks' paths."""
+    model = _model(model, level)
+    params = model.params_for(block_size) if model else levels.params_for_level(_check_level(level), block_size)
+    written = splitting.split_file(os.fsdecode(file), params, records=records, chunks=chunks, prefix=prefix, force=True)
+    return [path for path, _ in written]

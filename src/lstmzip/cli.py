@@ -105,17 +105,24 @@ def _verbose_report(stats: pipeline.Stats, paired: bool) -> None:
          f"header and models, statistics, index)")
     _say(f"  statistics {stats.statistics_bytes:>11,} B  {100 * stats.statistics_bytes / archive_bytes:.3f} % of the "
          f"archive (coding cost by position and base letter, for lstmzip report)")
-    if stats.untrained_because:
-        _say(f"  LSTM: none trained: {stats.untrained_because}")
-    for kind, report in stats.learning.items():
-        _say(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; on a check sample "
-             f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol; "
-             f"{report['parameters']:,} weights in {report['weight_bytes']:,} B; hidden {report['hidden']}; "
-             f"{report['epochs']} epochs in {report['train_seconds']} s")
+    if stats.model:
+        _say(f"  LSTM: from model {stats.model} (nothing trained)")
+    _learning_report(stats.learning, stats.untrained_because)
     ratio = stats.raw_bytes / archive_bytes if archive_bytes else 0
     speed = stats.raw_bytes / stats.seconds / 1e6 if stats.seconds else 0
     records = f"{stats.records // 2:,} pairs" if paired else f"{stats.records:,} records"
     _say(f"  {records}, {stats.raw_bytes:,} -> {archive_bytes:,} B, ratio {ratio:.2f}, {speed:.2f} MB/s")
+
+
+def _learning_report(learning: dict, untrained_because: str | None) -> None:
+    if untrained_because:
+        _say(f"  LSTM: none trained: {untrained_because}")
+    for kind, report in learning.items():
+        seconds = f" in {report['train_seconds']} s" if "train_seconds" in report else ""
+        _say(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; on a check sample "
+             f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol; "
+             f"{report['parameters']:,} weights in {report['weight_bytes']:,} B; hidden {report['hidden']}; "
+             f"{report['epochs']} epochs{seconds}")
 
 
 class ByteSize(click.ParamType):
@@ -198,26 +205,55 @@ def main():
     """Lossless FASTQ compressor."""
 
 
+def _level_options(f):
+    for option in reversed([
+        click.option("-1", "level", flag_value=1, help="Fastest."),
+        *[click.option(f"-{n}", "level", flag_value=n, hidden=True) for n in (2, 3, 4, 5)],
+        click.option("-6", "level", flag_value=6, help="Default."),
+        *[click.option(f"-{n}", "level", flag_value=n, hidden=True) for n in (7, 8)],
+        click.option("-9", "level", flag_value=9, help="Smallest."),
+        click.option("--block-size", type=ByteSize(), default=None,
+                     help="Cut a block every SIZE bytes of input (default: the level's, 32M; K, M, G suffixes). "
+                          "Smaller blocks need less memory and make record ranges cheaper to read, at some cost in size."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _model_option(what: str):
+    return click.option("--model", "model_file", type=click.Path(dir_okay=False),
+                        help=f"A model file (lstmzip train): {what}")
+
+
+def _load_model(model_file: str | None, level: int | None):
+    """The model of --model (None without it); refused (exit 1) with one line if it cannot be used."""
+    if model_file is None:
+        return None
+    if level is not None:
+        raise click.UsageError("--model sets the level: -1 .. -9 cannot be combined with it")
+    loaded = []
+
+    def one(name: str) -> None:
+        from . import files
+
+        loaded.append(files.load_model(name))
+
+    _run_each((model_file,), one)
+    return loaded[0]
+
+
 @main.command()
 @click.argument("names", nargs=-1, type=click.Path(), metavar="[FILE]...")
 @_common_output_options()
 @click.option("--pair", is_flag=True, help="FILES are the two files of a paired-end run: one archive holds both.")
-@click.option("-1", "level", flag_value=1, help="Fastest.")
-@click.option("-2", "level", flag_value=2, hidden=True)
-@click.option("-3", "level", flag_value=3, hidden=True)
-@click.option("-4", "level", flag_value=4, hidden=True)
-@click.option("-5", "level", flag_value=5, hidden=True)
-@click.option("-6", "level", flag_value=6, help="Default.")
-@click.option("-7", "level", flag_value=7, hidden=True)
-@click.option("-8", "level", flag_value=8, hidden=True)
-@click.option("-9", "level", flag_value=9, help="Smallest.")
-@click.option("--block-size", type=ByteSize(), default=None,
-              help="Cut a block every SIZE bytes of input (default: the level's, 32M; K, M, G suffixes). "
-                   "Smaller blocks need less memory and make record ranges cheaper to read, at some cost in size.")
-def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, pair, level, block_size):
+@_level_options
+@_model_option("its level, parameters and networks; nothing is trained (each archive still holds the "
+               "networks, and decodes without the model file).")
+def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, pair, level, block_size, model_file):
     """Compress FASTQ (plain or gzip) FILES to FILE.lz; no FILE or - reads standard input.
     With --pair, R1 R2 to one archive named after what both names share (sample_R1.fq, sample_R2.fq ->
     sample.lz)."""
+    model = _load_model(model_file, level)
     level = level or DEFAULT_LEVEL
     if pair:
         if len(names) != 2:
@@ -237,7 +273,7 @@ def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, p
 
         with _progress((name,), quiet) as progress:
             result = files.compress_file(name, output, to_stdout, force=force, level=level, threads=threads,
-                                         remove=remove, progress=progress, block_bytes=block_size)
+                                         remove=remove, progress=progress, block_bytes=block_size, model=model)
         report(name, result)
 
     def both(label: str) -> None:
@@ -246,10 +282,91 @@ def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, p
         with _progress(names, quiet) as progress:
             result = files.compress_pair_files(*names, output, to_stdout, force=force, level=level,
                                                threads=threads, remove=remove, progress=progress,
-                                               block_bytes=block_size, mate1_names=verbose)
+                                               block_bytes=block_size, mate1_names=verbose, model=model)
         report(label, result)
 
     _run_each((" + ".join(names),) if pair else names, both if pair else one)
+
+
+@main.command()
+@click.argument("names", nargs=-1, type=click.Path(), metavar="[FILE]...")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The model file to write (e.g. run.lzm).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("-q", "--quiet", is_flag=True, help="No messages but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Report what was trained.")
+@_level_options
+def train(names, output, force, quiet, verbose, level, block_size):
+    """Train the networks on a sample of FASTQ (plain or gzip) FILES, as compress would (the first block
+    of one file; of several, the same amount from each), and write a model file for compress --model.
+    No FILE or - reads standard input."""
+    level = level or DEFAULT_LEVEL
+
+    def one(_: str) -> None:
+        from . import files
+
+        model, report, why = files.train_files(names, output, force=force, level=level, block_bytes=block_size)
+        if verbose:
+            _say(f"{output}: model {model.sha256}, level {model.level}, trained on {model.sample['records']:,} "
+                 f"records ({model.sample['bases']:,} bases)")
+            _learning_report(report, why)
+
+    _run_each((" + ".join(names) if names else "-",), one)
+
+
+@main.command()
+@click.argument("names", nargs=-1, required=True, type=click.Path(), metavar="FILE...")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="The archive to write.")
+@click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing file; allow a terminal.")
+@click.option("-q", "--quiet", is_flag=True, help="No messages but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Report what was joined.")
+def join(names, output, to_stdout, force, quiet, verbose):
+    """Join archives made with one model (compress --model) into one archive: one header, one index, the
+    blocks copied as they are. Of a FASTQ cut at block boundaries (lstmzip split), the result is the
+    archive of the whole, as compress --model makes it from standard input."""
+    if bool(output) == to_stdout:
+        raise click.UsageError("give the archive to write with -o FILE, or -c for standard output")
+
+    def one(_: str) -> None:
+        from . import files
+
+        stats = files.join_files(names, output, to_stdout, force=force).stats
+        if verbose:
+            _say(f"{output or 'stdout'}: {len(names)} archives joined: {stats.blocks:,} blocks, "
+                 f"{stats.records:,} records, {stats.raw_bytes:,} -> {stats.archive_bytes:,} B")
+
+    _run_each((output or "stdout",), one)
+
+
+@main.command()
+@click.argument("name", type=click.Path(dir_okay=False), metavar="FILE")
+@click.option("--records", type=click.IntRange(min=1), help="A chunk every N records or more (at the first block boundary).")
+@click.option("--chunks", type=click.IntRange(min=1), help="K chunks of as many blocks as can be (the last may be empty).")
+@click.option("--prefix", help="Chunks are PREFIX.0001.fq, PREFIX.0002.fq, ... (default: FILE without .fq or "
+                               ".fastq, and .gz, beside it).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing files.")
+@click.option("-q", "--quiet", is_flag=True, help="No messages but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="List the chunks written.")
+@_level_options
+@_model_option("cut blocks at its block size (the blocks compress --model makes).")
+def split(name, records, chunks, prefix, force, quiet, verbose, level, block_size, model_file):
+    """Cut a FASTQ file (plain or gzip) into plain FASTQ chunks at block boundaries: where compress, at
+    this level or with this model and block size, cuts its blocks. Each chunk compressed with one model
+    and lstmzip join of their archives give the archive of the whole file."""
+    if (records is None) == (chunks is None):
+        raise click.UsageError("give either --records N or --chunks K")
+    model = _load_model(model_file, level)
+
+    def one(name: str) -> None:
+        from . import levels, splitting
+
+        params = model.params_for(block_size) if model else levels.params_for_level(level or DEFAULT_LEVEL, block_size)
+        written = splitting.split_file(name, params, records=records, chunks=chunks, prefix=prefix, force=force)
+        if verbose:
+            for path, size in written:
+                _say(f"{path}: {size:,} bytes")
+
+    _run_each((name,), one)
 
 
 def _decompress_files(names, to_stdout, outputs, force, remove, quiet, verbose, threads, mate=None,
@@ -328,31 +445,57 @@ def _list_rows(d: dict) -> list[tuple[int, dict, str]]:
     return rows + [(sum(counted), d | {"level": "-"}, f"{d['file']} (all {len(d['members'])} members)")]
 
 
+def _list_model(m: dict) -> None:
+    click.echo(f"{m['file']}: lstmzip model for format {m['format']}, level {m['level']}, blocks of "
+               f"{m['block_bytes']:,} bytes; {m['bytes']:,} bytes (networks {m['network_bytes']:,}), trained on "
+               f"{m['sample']['records']:,} records by {m['creator']}")
+    click.echo(f"  sha256 {m['sha256']}")
+    for kind, report in m["learning"].items():
+        click.echo(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; hidden {report['hidden']}, "
+                   f"{report['parameters']:,} weights, {report['epochs']} epochs; on its check sample "
+                   f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol")
+    if not m["learning"]:
+        click.echo("  no networks")
+
+
 @main.command(name="list")
 @click.argument("names", nargs=-1, required=True, type=click.Path(), metavar="FILE...")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--blocks", "with_blocks", is_flag=True, help="Also list each block: its first record, records, bytes, offset.")
 def list_(names, as_json, with_blocks):
-    """Show records, sizes, ratio and blocks of FILES (a row per member), read from the index without decoding.
-    In a paired archive records count pairs."""
-    described = []
+    """Show records, sizes, ratio and blocks of FILES (a row per member), read from the index without decoding,
+    and the model an archive was made with. In a paired archive records count pairs. Of a model file
+    (lstmzip train): its level, block size, networks and SHA-256."""
+    described, models = [], []
 
     def one(name: str) -> None:
+        from . import files, modelfile
         from .report import facts
 
-        described.append(facts.gather(name).summary(with_blocks))
+        if modelfile.is_model_file(name):
+            models.append({"file": name, **files.load_model(name).describe()})
+        else:
+            described.append(facts.gather(name).summary(with_blocks))
 
     try:
         _run_each(names, one)
     finally:
         if as_json:
-            click.echo(json.dumps({"files": described}, indent=2))
-        elif described:
+            click.echo(json.dumps({"files": described, **({"models": models} if models else {})}, indent=2))
+        else:
+            for m in models:
+                _list_model(m)
+        if described and not as_json:
             click.echo(f"{'records':>10} {'bases':>13} {'raw':>14} {'archive':>12} {'ratio':>7} {'blocks':>6} {'level':>5}  name")
             for d in described:
                 for records, row, name in _list_rows(d):
                     click.echo(f"{records:>10,} {row['bases']:>13,} {row['raw_bytes']:>14,} {row['archive_bytes']:>12,} "
                                f"{row['ratio'] or 0:>7.2f} {row['blocks']:>6} {str(row['level']):>5}  {name}")
+            for d in described:
+                for i, member in enumerate(d["members"], 1):
+                    if member["model"]:
+                        where = f" member {i}" if len(d["members"]) > 1 else ""
+                        click.echo(f"{d['file']}{where}: made with model {member['model']}")
             for d in described:
                 if with_blocks:
                     click.echo(f"\n{d['file']}: {'block':>6} {'member':>6} {'first':>12} {'records':>10} "

@@ -36,3 +36,7 @@ class CorruptArchiveError(LstmzipError):
 class UsageError(LstmzipError):
     """The options do not fit the input (exit status 2, as for any usage error): -o once for a paired
     archive, two files with no common name and no -o."""
+
+
+class ModelFileError(LstmzipError):
+    """A model file (`lstmzip train`) is damaged, truncated, foreign, or for another format version."""

@@ -189,8 +189,9 @@ def _write_compressed(run: Callable[[BinaryIO], pipeline.Stats], target: Path | 
 
 def compress_file(name: str, output: str | None, to_stdout: bool, *, force: bool, level: int, threads: int,
                   remove: bool = False, progress: Callable[[int], None] | None = None,
-                  block_bytes: int | None = None) -> Result:
-    """Compress one FASTQ file ('-': standard input) to output, its default name, or standard output."""
+                  block_bytes: int | None = None, model=None) -> Result:
+    """Compress one FASTQ file ('-': standard input) to output, its default name, or standard output;
+    model: a modelfile.Model to use instead of training (its level then replaces level)."""
     source, path = open_source(name)
     with source:
         size = regular_file_size(source)
@@ -204,7 +205,7 @@ def compress_file(name: str, output: str | None, to_stdout: bool, *, force: bool
         def run(out: BinaryIO) -> pipeline.Stats:
             try:
                 stats = pipeline.compress_stream(open_input(source), out, level, threads, stored, mtime, progress,
-                                                 block_bytes=block_bytes)
+                                                 block_bytes=block_bytes, model=model)
             except FastqError:
                 check_size_unchanged(source, size)  # a changed size explains a broken last record
                 raise
@@ -219,7 +220,7 @@ def compress_file(name: str, output: str | None, to_stdout: bool, *, force: bool
 
 def compress_pair_files(first: str, second: str, output: str | None, to_stdout: bool, *, force: bool, level: int,
                         threads: int, remove: bool = False, progress: Callable[[int], None] | None = None,
-                        block_bytes: int | None = None, mate1_names: bool = False) -> Result:
+                        block_bytes: int | None = None, mate1_names: bool = False, model=None) -> Result:
     """Compress two FASTQ files of a paired-end run into one archive."""
     if "-" in (first, second):
         raise UsageError("--pair takes two files, not standard input")
@@ -252,7 +253,7 @@ def compress_pair_files(first: str, second: str, output: str | None, to_stdout: 
         def run(out: BinaryIO) -> pipeline.Stats:
             try:
                 stats = pairs.compress_pair(sources[0], sources[1], out, level, threads, mates, progress,
-                                            block_bytes=block_bytes, mate1_names=mate1_names)
+                                            block_bytes=block_bytes, mate1_names=mate1_names, model=model)
             except LstmzipError:
                 sizes_unchanged()  # a changed size explains a broken last record or a missing mate
                 raise
@@ -358,3 +359,52 @@ def cat_range(name: str, records: slice | None, block: int | None, *, mate: int 
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
     return Result(stats)
+
+
+def load_model(name: str):
+    """A model file (`compress --model`), checked; errors name it."""
+    from . import modelfile
+
+    try:
+        return modelfile.read(name)
+    except (LstmzipError, OSError) as error:
+        failed = error if isinstance(error, LstmzipError) else LstmzipError(error.strerror or str(error))
+        failed.file = name
+        raise failed from None
+
+
+def train_files(names: tuple[str, ...], output: str, *, force: bool, level: int, block_bytes: int | None = None):
+    """Train a model on a sample of these FASTQ files ('-' or none: standard input) and write it to
+    output. Returns what modelfile.train does (the model, the training report, why nothing was trained)."""
+    from . import modelfile
+
+    with contextlib.ExitStack() as stack:
+        sources = []
+        for name in names or ("-",):
+            try:
+                sources.append(stack.enter_context(open_source(name)[0]))
+            except (OSError, LstmzipError) as error:
+                failed = LstmzipError(getattr(error, "strerror", None) or str(error))
+                failed.file = name
+                raise failed from None
+        trained = modelfile.train(sources, level, block_bytes, list(names))
+    with output_files([Path(output)], force) as (out,):
+        out.write(trained[0].data)
+    return trained
+
+
+def join_files(names: tuple[str, ...], output: str | None, to_stdout: bool, *, force: bool) -> Result:
+    """Join archives made with one model into one archive, written to output or standard output."""
+    from . import joining
+
+    with contextlib.ExitStack() as stack:
+        sources = []
+        for name in names:
+            try:
+                sources.append((name, stack.enter_context(open(name, "rb"))))
+            except OSError as error:
+                failed = LstmzipError(error.strerror or str(error))
+                failed.file = name
+                raise failed from None
+        return _write_compressed(lambda out: joining.join(sources, out), None if to_stdout else Path(output), force,
+                                 None, sys.stdout.buffer)

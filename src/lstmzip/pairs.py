@@ -13,7 +13,7 @@ from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
-from . import levels, pipeline
+from . import pipeline
 from .errors import FastqError, LstmzipError
 from .fastq import (MAX_RECORD_BYTES, READ_CHUNK, Block, open_input, read_blocks, record_too_long,
                     refuse_incomplete_record)
@@ -130,10 +130,11 @@ class PairedInput:
 def compress_pair(first: BinaryIO, second: BinaryIO, dst: BinaryIO, level: int, threads: int,
                   mates: tuple[dict, dict], progress: Callable[[int], None] | None = None,
                   learned: Learned | None = None, block_bytes: int | None = None,
-                  mate1_names: bool = False) -> pipeline.Stats:
-    """Write a paired archive of two FASTQ streams; mates: each file's stored name and mtime."""
-    params = levels.params_for_level(level, block_bytes)
+                  mate1_names: bool = False, model=None) -> pipeline.Stats:
+    """Write a paired archive of two FASTQ streams; mates: each file's stored name and mtime; model: a
+    modelfile.Model to use (as pipeline.compress_stream)."""
+    level, params, learned, about = pipeline.setup(level, block_bytes, learned, model)
     source = PairedInput(first, second, (mates[0]["name"] or "mate 1", mates[1]["name"] or "mate 2"))
-    about = {"name": None, "mtime": None, "pair": [{"name": m["name"], "mtime": m["mtime"]} for m in mates]}
+    about = {"name": None, "mtime": None, "pair": [{"name": m["name"], "mtime": m["mtime"]} for m in mates], **about}
     return pipeline.compress_blocks(source.blocks(params), dst, level, params, threads, about, progress, learned,
                                     mate1_names)

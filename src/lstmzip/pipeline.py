@@ -38,6 +38,7 @@ class Stats:
     blocks: int = 0
     members: int = 0
     mate1_names_bytes: int = 0  # paired archives, if asked for: mate 1's names coded alone (the rest is mate 2's)
+    model: str | None = None  # compressing with a model file: its SHA-256
 
 
 def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm) -> tuple[bytes, costs.Costs]:
@@ -71,16 +72,23 @@ def _coded_size(block: Block, params: dict, kind: str, learned: Learned, reads: 
     return len(streams.encode_qualities(block.qual[index], lengths, params, learned.qualities, seq))
 
 
-def _learn(block: Block | None, params: dict) -> tuple[Learned, str | None]:
-    """The networks for this input, or none and why not (for -v)."""
+def learn(block: Block | None, params: dict, always: bool = False) -> tuple[Learned, str | None]:
+    """The networks for this input, or none and why not (for -v). always: train however few bases the
+    block has (a model file's sample)."""
     training = params["training"]
     if training is None:
         return Learned(), "this level trains no network"
-    if block is None or len(block.seq) < training["min_symbols"]:
+    if block is None or not always and len(block.seq) < training["min_symbols"]:
         return Learned(), (f"the first block has {0 if block is None else len(block.seq):,} bases; this level "
                            f"trains from {training['min_symbols']:,} (below, training costs more than it saves)")
     fitted = learning.fit(block.seq, block.qual, block.lengths, training, partial(_coded_size, block, params))
     return fitted, None if fitted.report else "the sample was too small to train on"
+
+
+def stored_report(report: dict) -> dict:
+    """The training report as archives and model files store it: per-epoch losses and what each network
+    saved, not the training time, which would make them depend on the machine's load."""
+    return {kind: {k: v for k, v in each.items() if k != "train_seconds"} for kind, each in report.items()}
 
 
 def _digest(raw: bytes, block: Block) -> int:
@@ -91,12 +99,22 @@ def _digest(raw: bytes, block: Block) -> int:
 
 def compress_stream(src: BinaryIO, dst: BinaryIO, level: int, threads: int, name: str | None = None,
                     mtime: int | None = None, progress: Callable[[int], None] | None = None,
-                    learned: Learned | None = None, block_bytes: int | None = None) -> Stats:
+                    learned: Learned | None = None, block_bytes: int | None = None, model=None) -> Stats:
     """learned: use these models instead of training on the input (tests, golden files);
-    block_bytes: cut blocks at this many input bytes instead of the level's size."""
-    params = levels.params_for_level(level, block_bytes)
+    block_bytes: cut blocks at this many input bytes instead of the level's size;
+    model: a modelfile.Model, whose level, parameters and networks are used (level is then ignored)."""
+    level, params, learned, about = setup(level, block_bytes, learned, model)
     blocks = read_blocks(src, params["block_records"], params["block_bytes"])
-    return compress_blocks(blocks, dst, level, params, threads, {"name": name, "mtime": mtime}, progress, learned)
+    return compress_blocks(blocks, dst, level, params, threads, {"name": name, "mtime": mtime, **about}, progress,
+                           learned)
+
+
+def setup(level: int, block_bytes: int | None, learned: Learned | None, model) -> tuple[int, dict, Learned | None, dict]:
+    """Level, parameters, networks (None: train them) and the header's key naming the model, of a
+    compression at this level or with this model."""
+    if model is None:
+        return level, levels.params_for_level(level, block_bytes), learned, {}
+    return model.level, model.params_for(block_bytes), model.learned, {"model": model.sha256}
 
 
 def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: dict, threads: int, about: dict,
@@ -104,33 +122,29 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
                     mate1_names: bool = False) -> Stats:
     """Write an archive of these blocks (cut with params' sizes); about: the header's keys that describe the
     input (name, mtime; pair). mate1_names: also measure mate 1's names alone (paired input, for -v)."""
-    stats = Stats()
+    stats = Stats(model=about.get("model"))
     started = time.monotonic()
     blocks = iter(blocks)
     first = next(blocks, None)
-    if first is not None:  # the quality model that suits the file, by trial on its first reads
-        params = base_quals.choose(params, first.seq, first.qual, first.lengths)
+    if first is not None and "model" not in about:  # the quality model that suits the file, by trial on its
+        params = base_quals.choose(params, first.seq, first.qual, first.lengths)  # first reads; a model file
+        # fixes the choice (made on its sample), so that archives made with one model join
     if learned is None:
-        learned, stats.untrained_because = _learn(first, params)
+        learned, stats.untrained_because = learn(first, params)
     stats.learning = learned.report
-    # per-epoch losses and what each network saved, for reports; not the training time, which would make
-    # the archive depend on the machine's load
-    stored_report = {kind: {k: v for k, v in report.items() if k != "train_seconds"}
-                     for kind, report in learned.report.items()}
     header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, **about,
-              "learning": stored_report}
+              "learning": stored_report(learned.report)}
     writer = container.ArchiveWriter(dst, header, learned.to_bytes())
     pending: deque = deque()
     depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written
-    spent = {"bases": costs.Costs(), "qualities": costs.Costs()}
+    statistics = costs.Runs()
 
     def finish_one() -> None:
         block, raw, parts, mate1 = pending.popleft()
         coded = [part.get() for part in parts]
-        for key, index in (("bases", 3), ("qualities", 4)):
-            coded[index], block_costs = coded[index]
-            spent[key] = spent[key].merged(block_costs)
+        (coded[3], base_costs), (coded[4], quality_costs) = coded[3], coded[4]
         writer.write_block(block.records, len(raw), len(block.seq), coded, _digest(raw, block))
+        statistics.add_block(base_costs, quality_costs, writer.index[-1].stored)
         stats.records += block.records
         stats.bases += len(block.seq)
         stats.raw_bytes += len(raw)
@@ -151,8 +165,7 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
                 finish_one()
         while pending:
             finish_one()
-    # at most 1/1000 of the archive, which is at least what has been written so far
-    payload = costs.pack(spent["bases"], spent["qualities"], writer.offset // 1000 - container.SECTION_OVERHEAD)
+    payload = statistics.pack()  # each block's share: at most 1/1000 of its bytes
     writer.close((costs.VERSION, payload))
     stats.statistics_bytes = len(payload) + container.SECTION_OVERHEAD
     stats.archive_bytes = writer.offset

@@ -8,6 +8,11 @@ learned models (trained on a whole corpus file) are reused: tests/golden/v1/hise
 
 An archive a.b.lz decodes to a.fq (a paired one to the interleaved pairs); pair.*.lz also restores
 pair_R1.fq and pair_R2.fq, its two files. Every 2.0 member carries a statistics section.
+
+Model files: hiseqx_200.level6.lzm holds those networks (not trained by lstmzip train: its sample is
+empty), and hiseqx_200.joined_model.lz is the join of two archives made with it from two chunks of
+hiseqx_200.fq cut at its block boundaries, which is the archive of the whole made with it from standard
+input. damaged_models/ holds damaged model files and the message each must be refused with.
 """
 
 import gzip
@@ -16,7 +21,10 @@ import json
 import sys
 from pathlib import Path
 
-from lstmzip import container, levels, pairs, pipeline
+import hashlib
+
+from lstmzip import container, joining, levels, modelfile, pairs, pipeline, splitting
+from lstmzip.errors import ModelFileError
 from lstmzip.fastq import read_blocks
 from lstmzip.learning import Learned
 
@@ -111,6 +119,45 @@ def main() -> None:
                                       ("nanopore.level1", b"".join(nanopore), 1, None)):
         (HERE / f"{name.split('.')[0]}.fq").write_bytes(data)
         (HERE / f"{name}.lz").write_bytes(compress(data, level, models))
+
+    # a model file, and the join of two archives made with it from two chunks of hiseqx_200.fq
+    model = modelfile.make(6, levels.params_for_level(6, 20_000), learned, {"records": 0, "bases": 0})
+    (HERE / "hiseqx_200.level6.lzm").write_bytes(model.data)
+    blocks = read_blocks(io.BytesIO(hiseqx), model.params["block_records"], model.params["block_bytes"])
+    sizes = splitting.chunk_sizes(blocks, None, 2)
+    chunks = [hiseqx[: sizes[0]], hiseqx[sizes[0] :]]
+    parts = []
+    for i, chunk in enumerate(chunks):
+        out = io.BytesIO()
+        pipeline.compress_stream(io.BytesIO(chunk), out, 6, 1, name=f"chunk{i}.fq", mtime=MTIME, model=model)
+        parts.append((f"chunk{i}.lz", io.BytesIO(out.getvalue())))
+    joined = io.BytesIO()
+    joining.join(parts, joined)
+    whole = io.BytesIO()
+    pipeline.compress_stream(io.BytesIO(hiseqx), whole, 6, 1, model=model)
+    if joined.getvalue() != whole.getvalue() or len(container.read_members(joined)[0].blocks) < 4:
+        raise SystemExit("the joined archive is not the archive of the whole")
+    (HERE / "hiseqx_200.joined_model.lz").write_bytes(joined.getvalue())
+
+    def rehashed(body: bytes) -> bytes:
+        return body + hashlib.sha256(body).digest()
+
+    damaged_models = {
+        "bit_flip": flip(model.data, 40, 2),
+        "truncated": model.data[:-7],
+        "version_3": rehashed(model.data[:4] + b"\x03\x00" + model.data[6:-32]),
+        "networks_cut": rehashed(model.data[:-32 - 100]),
+    }
+    (HERE / "damaged_models").mkdir(exist_ok=True)
+    refusals = {}
+    for name, data in damaged_models.items():
+        (HERE / "damaged_models" / f"{name}.lzm").write_bytes(data)
+        try:
+            modelfile.parse(data)
+            raise SystemExit(f"model {name} was not refused")
+        except ModelFileError as error:
+            refusals[name] = str(error)
+    (HERE / "damaged_models" / "expected.json").write_text(json.dumps(refusals, indent=2) + "\n")
 
     # damaged copies, each with the message it must be refused with
     good = (HERE / "hiseqx_200.level1.lz").read_bytes()

@@ -86,7 +86,7 @@ class Facts:
         return _bits_per(self.stream_bytes(), self.bases, self.records)
 
     def learning(self) -> dict:
-        return _learning(self.header.get("learning"))
+        return check_learning(self.header.get("learning"))
 
     def summary(self) -> dict:
         """`list --json`'s numbers of this member. records counts records; pairs, of a paired member, pairs."""
@@ -98,6 +98,7 @@ class Facts:
             "level": self.header.get("level"),
             "format": f"{self.version[0]}.{self.version[1]}",
             "creator": self.header.get("creator"),
+            "model": self.header.get("model"),
             "records": self.records,
             "pairs": self.records // 2 if self.mates is not None else None,
             "bases": self.bases,
@@ -158,6 +159,7 @@ class FileFacts:
             "level": first["level"],
             "format": first["format"],
             "creator": first["creator"],
+            "model": first["model"],
             "records": self.records,
             "pairs": sum(m["pairs"] for m in described) if paired else None,
             "bases": self.bases,
@@ -179,7 +181,7 @@ class FileFacts:
         return result
 
 
-def _learning(learning) -> dict:
+def check_learning(learning) -> dict:
     """The training report of the header, checked: {kind: {field: value}} with NETWORK_FIELDS' types."""
     if learning is None:
         return {}
@@ -198,7 +200,8 @@ def _learning(learning) -> dict:
 
 
 def _check_header(header: dict) -> None:
-    for key, kinds in (("name", (str, type(None))), ("creator", (str, type(None))), ("level", (int, type(None)))):
+    for key, kinds in (("name", (str, type(None))), ("creator", (str, type(None))), ("level", (int, type(None))),
+                       ("model", (str, type(None)))):
         if not isinstance(header.get(key), kinds):
             raise CorruptArchiveError(f"archive header is corrupt ({key})")
 
@@ -214,7 +217,7 @@ def _statistics(section: tuple[int, bytes] | None, version: tuple[int, int], cre
     if section[0] != costs.VERSION:
         return None, (f"This archive's statistics are of version {section[0]}, which this lstmzip cannot read, "
                       "so there are no per-position plots.")
-    return costs.unpack(section[1]), None
+    return costs.describe(costs.unpack(section[1])), None
 
 
 def read(f: BinaryIO, path: str | None) -> FileFacts:
@@ -225,7 +228,7 @@ def read(f: BinaryIO, path: str | None) -> FileFacts:
         try:
             header = stored.header
             _check_header(header)
-            _learning(header.get("learning"))
+            check_learning(header.get("learning"))
             block_streams = container.read_block_stream_sizes(f, stored)
             section = container.read_statistics(f, stored)
             statistics, why = _statistics(section, stored.version, header.get("creator"))
