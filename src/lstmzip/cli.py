@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 
 import click
 
-from . import __version__
+from . import __version__, summaries
 from .errors import FastqError, LstmzipError, UsageError
 from .levels import DEFAULT_LEVEL, MAX_BLOCK_BYTES, MIN_BLOCK_BYTES
 
@@ -26,7 +26,7 @@ from .levels import DEFAULT_LEVEL, MAX_BLOCK_BYTES, MIN_BLOCK_BYTES
 # report import them): `--version` and `--help` start at once, and a Ctrl-C while they load is handled
 # like any other.
 if TYPE_CHECKING:
-    from . import files, pipeline
+    from . import files
 
 
 def _say(message: str) -> None:
@@ -86,43 +86,6 @@ def _quiet_broken_pipe() -> None:
     with contextlib.suppress(OSError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(141)
-
-
-def _verbose_report(stats: pipeline.Stats, paired: bool) -> None:
-    """The numbers `list --json` gives, as text."""
-    n, archive_bytes = stats.bases, stats.archive_bytes
-    s = stats.stream_bytes
-    per = lambda key, count: f"{8 * s[key] / count:.3f}" if count else "-"
-    other = archive_bytes - s["names"] - s["bases"] - s["qualities"]
-    _say(f"  names     {s['names']:>12,} B  {per('names', stats.records)} bits/name")
-    if paired:
-        mate2 = s["names"] - stats.mate1_names_bytes
-        per_read = f"{8 * mate2 / (stats.records // 2):.3f}" if stats.records else "-"
-        _say(f"    mate 2  {mate2:>12,} B  {per_read} bits/read (the names stream beyond mate 1's names coded alone)")
-    _say(f"  bases     {s['bases']:>12,} B  {per('bases', n)} bits/base")
-    _say(f"  qualities {s['qualities']:>12,} B  {per('qualities', n)} bits/quality")
-    _say(f"  other     {other:>12,} B  (line layout {s['layout']:,}, read lengths {s['lengths']:,}, "
-         f"header and models, statistics, index)")
-    _say(f"  statistics {stats.statistics_bytes:>11,} B  {100 * stats.statistics_bytes / archive_bytes:.3f} % of the "
-         f"archive (coding cost by position and base letter, for lstmzip report)")
-    if stats.model:
-        _say(f"  LSTM: from model {stats.model} (nothing trained)")
-    _learning_report(stats.learning, stats.untrained_because)
-    ratio = stats.raw_bytes / archive_bytes if archive_bytes else 0
-    speed = stats.raw_bytes / stats.seconds / 1e6 if stats.seconds else 0
-    records = f"{stats.records // 2:,} pairs" if paired else f"{stats.records:,} records"
-    _say(f"  {records}, {stats.raw_bytes:,} -> {archive_bytes:,} B, ratio {ratio:.2f}, {speed:.2f} MB/s")
-
-
-def _learning_report(learning: dict, untrained_because: str | None) -> None:
-    if untrained_because:
-        _say(f"  LSTM: none trained: {untrained_because}")
-    for kind, report in learning.items():
-        seconds = f" in {report['train_seconds']} s" if "train_seconds" in report else ""
-        _say(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; on a check sample "
-             f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol; "
-             f"{report['parameters']:,} weights in {report['weight_bytes']:,} B; hidden {report['hidden']}; "
-             f"{report['epochs']} epochs{seconds}")
 
 
 class ByteSize(click.ParamType):
@@ -266,7 +229,8 @@ def compress(names, to_stdout, output, force, remove, quiet, verbose, threads, p
     def report(name: str, result: files.Result) -> None:
         if verbose:
             _say(f"{name}:")
-            _verbose_report(result.stats, result.paired)
+            for line in summaries.compress_lines(result.stats, result.paired):
+                _say(line)
 
     def one(name: str) -> None:
         from . import files
@@ -308,7 +272,8 @@ def train(names, output, force, quiet, verbose, level, block_size):
         if verbose:
             _say(f"{output}: model {model.sha256}, level {model.level}, trained on {model.sample['records']:,} "
                  f"records ({model.sample['bases']:,} bases)")
-            _learning_report(report, why)
+            for line in summaries.learning_lines(report, why):
+                _say(line)
 
     _run_each((" + ".join(names) if names else "-",), one)
 
@@ -429,35 +394,6 @@ def test(names, quiet, threads):
     _decompress_files(names, False, (), False, False, quiet, False, threads, verify_only=True)
 
 
-def _list_rows(d: dict) -> list[tuple[int, dict, str]]:
-    """Rows of the text table, one per member (and a total) or one for the file: records as ranges count
-    them (pairs in a paired member), the row, its name."""
-    def label(member: dict) -> str:
-        if member["mates"] is not None:
-            return f"paired: {member['mates'][0]} + {member['mates'][1]}"
-        return member["name"] or "no stored name"
-
-    counted = [m["pairs"] if m["pairs"] is not None else m["records"] for m in d["members"]]
-    if len(d["members"]) == 1:
-        return [(counted[0], d, f"{d['file']} ({label(d['members'][0])})")]
-    rows = [(count, m, f"{d['file']} member {i} ({label(m)})")
-            for i, (count, m) in enumerate(zip(counted, d["members"]), 1)]
-    return rows + [(sum(counted), d | {"level": "-"}, f"{d['file']} (all {len(d['members'])} members)")]
-
-
-def _list_model(m: dict) -> None:
-    click.echo(f"{m['file']}: lstmzip model for format {m['format']}, level {m['level']}, blocks of "
-               f"{m['block_bytes']:,} bytes; {m['bytes']:,} bytes (networks {m['network_bytes']:,}), trained on "
-               f"{m['sample']['records']:,} records by {m['creator']}")
-    click.echo(f"  sha256 {m['sha256']}")
-    for kind, report in m["learning"].items():
-        click.echo(f"  LSTM for {kind}: {'used' if report['used'] else 'not used'}; hidden {report['hidden']}, "
-                   f"{report['parameters']:,} weights, {report['epochs']} epochs; on its check sample "
-                   f"{report['bits_per_symbol_without']} -> {report['bits_per_symbol_with']} bits/symbol")
-    if not m["learning"]:
-        click.echo("  no networks")
-
-
 @main.command(name="list")
 @click.argument("names", nargs=-1, required=True, type=click.Path(), metavar="FILE...")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -483,27 +419,9 @@ def list_(names, as_json, with_blocks):
         if as_json:
             click.echo(json.dumps({"files": described, **({"models": models} if models else {})}, indent=2))
         else:
-            for m in models:
-                _list_model(m)
-        if described and not as_json:
-            click.echo(f"{'records':>10} {'bases':>13} {'raw':>14} {'archive':>12} {'ratio':>7} {'blocks':>6} {'level':>5}  name")
-            for d in described:
-                for records, row, name in _list_rows(d):
-                    click.echo(f"{records:>10,} {row['bases']:>13,} {row['raw_bytes']:>14,} {row['archive_bytes']:>12,} "
-                               f"{row['ratio'] or 0:>7.2f} {row['blocks']:>6} {str(row['level']):>5}  {name}")
-            for d in described:
-                for i, member in enumerate(d["members"], 1):
-                    if member["model"]:
-                        where = f" member {i}" if len(d["members"]) > 1 else ""
-                        click.echo(f"{d['file']}{where}: made with model {member['model']}")
-            for d in described:
-                if with_blocks:
-                    click.echo(f"\n{d['file']}: {'block':>6} {'member':>6} {'first':>12} {'records':>10} "
-                               f"{'raw':>14} {'archive':>12} {'offset':>14}")
-                    for b in d["block_list"]:
-                        records = b["pairs"] if b["pairs"] is not None else b["records"]
-                        click.echo(f"{'':{len(d['file']) + 1}} {b['block']:>6} {b['member']:>6} {b['first']:>12,} "
-                                   f"{records:>10,} {b['raw_bytes']:>14,} {b['archive_bytes']:>12,} {b['offset']:>14,}")
+            for line in [*(line for m in models for line in summaries.model_lines(m)),
+                         *summaries.list_lines(described, with_blocks)]:
+                click.echo(line)
 
 
 @main.command()
