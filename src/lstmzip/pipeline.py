@@ -126,9 +126,10 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     started = time.monotonic()
     blocks = iter(blocks)
     first = next(blocks, None)
-    if first is not None and "model" not in about:  # the quality model that suits the file, by trial on its
-        params = base_quals.choose(params, first.seq, first.qual, first.lengths)  # first reads; a model file
-        # fixes the choice (made on its sample), so that archives made with one model join
+    # the quality model that suits the file, by trial on its first reads; a model file fixes the choice
+    # (made on its sample), so that archives made with one model join
+    if first is not None and "model" not in about:
+        params = base_quals.choose(params, first.seq, first.qual, first.lengths)
     if learned is None:
         learned, stats.untrained_because = learn(first, params)
     stats.learning = learned.report
