@@ -162,8 +162,8 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        with open(args.out, "a") as f:
-            f.write("\n" + text)
+        with open(args.out, "a") as f:  # its own section of the report it is appended to
+            f.write("\n## Scale\n\n" + text)
     return 0 if all(r["ok"] for r in rows) else 1
 
 
