@@ -231,14 +231,7 @@ def compress_pair_files(first: str, second: str, output: str | None, to_stdout: 
         if target is None:
             raise UsageError("the two names have no common start to name the archive after; give it with -o")
     with contextlib.ExitStack() as stack:
-        sources = []
-        for name in (first, second):
-            try:
-                sources.append(stack.enter_context(open_source(name)[0]))
-            except (OSError, LstmzipError) as error:  # say which of the two
-                failed = LstmzipError(getattr(error, "strerror", None) or str(error))
-                failed.file = name
-                raise failed from None
+        sources = _open_each(stack, (first, second), lambda name: open_source(name)[0])
         sizes = [regular_file_size(source) for source in sources]
         mates = tuple({"name": compressed_name(path)[1], "mtime": int(path.stat().st_mtime)} for path in paths)
 
@@ -367,10 +360,11 @@ def load_model(name: str):
 
     try:
         return modelfile.read(name)
-    except (LstmzipError, OSError) as error:
-        failed = error if isinstance(error, LstmzipError) else LstmzipError(error.strerror or str(error))
-        failed.file = name
-        raise failed from None
+    except LstmzipError as error:
+        error.file = name
+        raise
+    except OSError as error:
+        raise _naming(error, name) from None
 
 
 def train_files(names: tuple[str, ...], output: str, *, force: bool, level: int, block_bytes: int | None = None):
@@ -379,14 +373,7 @@ def train_files(names: tuple[str, ...], output: str, *, force: bool, level: int,
     from . import modelfile
 
     with contextlib.ExitStack() as stack:
-        sources = []
-        for name in names or ("-",):
-            try:
-                sources.append(stack.enter_context(open_source(name)[0]))
-            except (OSError, LstmzipError) as error:
-                failed = LstmzipError(getattr(error, "strerror", None) or str(error))
-                failed.file = name
-                raise failed from None
+        sources = _open_each(stack, names or ("-",), lambda name: open_source(name)[0])
         trained = modelfile.train(sources, level, block_bytes, list(names))
     with output_files([Path(output)], force) as (out,):
         out.write(trained[0].data)
@@ -398,13 +385,24 @@ def join_files(names: tuple[str, ...], output: str | None, to_stdout: bool, *, f
     from . import joining
 
     with contextlib.ExitStack() as stack:
-        sources = []
-        for name in names:
-            try:
-                sources.append((name, stack.enter_context(open(name, "rb"))))
-            except OSError as error:
-                failed = LstmzipError(error.strerror or str(error))
-                failed.file = name
-                raise failed from None
+        sources = list(zip(names, _open_each(stack, names, lambda name: open(name, "rb"))))
         return _write_compressed(lambda out: joining.join(sources, out), None if to_stdout else Path(output), force,
                                  None, sys.stdout.buffer)
+
+
+def _open_each(stack: contextlib.ExitStack, names, opener: Callable) -> list:
+    """opener(name) of each name, entered in stack; an error opening one says which."""
+    opened = []
+    for name in names:
+        try:
+            opened.append(stack.enter_context(opener(name)))
+        except (OSError, LstmzipError) as error:
+            raise _naming(error, name) from None
+    return opened
+
+
+def _naming(error: Exception, name: str) -> LstmzipError:
+    """The error as an LstmzipError about this file (the command line prints the name first)."""
+    failed = LstmzipError(getattr(error, "strerror", None) or str(error))
+    failed.file = name
+    return failed
