@@ -5,6 +5,7 @@ import os
 import pty
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,22 @@ def test_the_command_line_starts_without_numpy_numba_or_the_models():
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True).stdout == b"[]\n"
     assert run("--version").stdout == b"lstmzip, version 0.1.0\n"
     assert b"compress" in run("--help").stdout
+
+
+def test_list_reads_the_index_without_numba_constriction_or_the_coders():
+    """`lstmzip list` is quick: it reads headers, indexes and the statistics section, and loads none of
+    the modules that decode (an archive with both networks, two members and a statistics section)."""
+    golden = Path(__file__).parent / "golden" / "v2"
+    probe = ("import sys\n"
+             "from lstmzip import cli\n"
+             "try:\n"
+             "    cli.main(['list', '--json', *sys.argv[1:]])\n"
+             "except SystemExit as end:\n"
+             "    assert end.code == 0, end.code\n"
+             "heavy = ('numba', 'constriction', 'tensorflow', 'plotly', 'lstmzip.pipeline', 'lstmzip.streams',\n"
+             "         'lstmzip.lstm', 'lstmzip.learning', 'lstmzip.files')\n"
+             "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n")
+    listed = subprocess.run([sys.executable, "-c", probe, str(golden / "hiseqx_200.level6_lstm.lz"),
+                             str(golden / "two_members.level1_level6.lz")], capture_output=True, check=True)
+    assert listed.stderr == b"[]\n"
+    assert [f["records"] for f in json.loads(listed.stdout)["files"]] == [200, 90]

@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from lstmzip import container, pipeline
-from lstmzip.learning import BASE_FEATURES, Learned
-from lstmzip.lstm import QuantLSTM
+from lstmzip.networks import BASE_FEATURES, Learned, QuantLSTM
 
 from conftest import corpus_records, fastq, group_processes
 

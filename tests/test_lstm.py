@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from lstmzip import logistic, lstm, mixing, pipeline
+from lstmzip import logistic, lstm, mixing, networks, pipeline
 from lstmzip.errors import CorruptArchiveError
-from lstmzip.learning import BASE_FEATURES, QUALITY_FEATURES, Learned, QualityLSTM
-from lstmzip.lstm import ONE, LSTMRunner, QuantLSTM
+from lstmzip.networks import BASE_FEATURES, QUALITY_FEATURES, Learned, QualityLSTM, QuantLSTM
+from lstmzip.lstm import ONE, LSTMRunner
 from lstmzip.train import TrainedLSTM, lstm_reference_logits
 
 from conftest import corpus_records, decompress_bytes, fastq
@@ -99,7 +99,7 @@ def extreme_model(rng, n_inputs: int, hidden: int, n_classes: int) -> QuantLSTM:
     shapes = {"kernel": (n_inputs, 4 * hidden), "recurrent_kernel": (hidden, 4 * hidden), "bias": (4 * hidden,),
               "dense_kernel": (hidden, n_classes), "dense_bias": (n_classes,)}
     return QuantLSTM(n_inputs, hidden, n_classes, {
-        name: ((rng.integers(0, 2, shape) * 254 - 127).astype(np.int8), lstm.MAX_STEP) for name, shape in shapes.items()})
+        name: ((rng.integers(0, 2, shape) * 254 - 127).astype(np.int8), networks.MAX_STEP) for name, shape in shapes.items()})
 
 
 @pytest.mark.parametrize("kind,n_inputs,hidden,n_classes", [

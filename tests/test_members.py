@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import lstmzip
-from lstmzip import archive, container, pipeline
+from lstmzip import archive, container, members, pipeline
 from lstmzip.errors import CorruptArchiveError
 
 from conftest import compress_bytes, compress_pair_bytes, corpus_records, decompress_bytes, fastq, interleave
@@ -86,7 +86,7 @@ def test_trailing_data_after_the_last_member_is_refused(parts, tmp_path):
             decompress_bytes(a + b + trailing)
         assert str(caught.value) == streaming
         with pytest.raises(CorruptArchiveError) as caught:
-            archive.members(io.BytesIO(a + b + trailing))
+            members.read(io.BytesIO(a + b + trailing))
         assert str(caught.value) == seekable
 
 

@@ -1,7 +1,6 @@
-"""Reading archives as users see them: every member in order (pipes too), one mate of a paired archive,
-any range of records or one block (seekable archives: only the blocks that hold them are decoded), and
-the members and blocks of a seekable archive as its indexes describe them (which report/facts.py shows
-for `lstmzip list` and `report`). The CLI and the Python API both read through these functions.
+"""Reading archives as users see them: every member in order (pipes too), one mate of a paired archive
+and any range of records or one block (seekable archives: only the blocks that hold them are decoded,
+found from the indexes by members.py). The CLI and the Python API both read through these functions.
 
 Records are numbered from 0 across all members; in a paired member, a range counts pairs (mate 1 and
 mate 2 together). Blocks are numbered from 1 across all members, as in lstmzip's messages.
@@ -15,26 +14,21 @@ from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
-from . import container, pipeline
+from . import container, members, pipeline
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import format_block, select_records
 
 
-def _not_paired(member: pipeline.Member) -> LstmzipError:
+def _not_paired(member: members.Member) -> LstmzipError:
     where = f"member {member.number} of the archive" if member.number > 1 else "the archive"
     return LstmzipError(f"{where} is not paired, so it has no mates to choose from")
-
-
-def _units(member: pipeline.Member, records: int) -> int:
-    """Records of a block or member as ranges count them: pairs in a paired member."""
-    return records // 2 if member.paired else records
 
 
 def block_bytes(decoded: pipeline.Decoded, mate: int | None = None, start: int = 0, stop: int | None = None) -> bytes:
     """The exact bytes of records (pairs in a paired member) start..stop-1 of a decoded block: all of them
     (interleaved in a paired member), or mate 1's or mate 2's alone."""
     block, member = decoded.block, decoded.member
-    count = _units(member, block.records)
+    count = members.units(member, block.records)
     stop = count if stop is None else stop
     if mate is None:
         if start == 0 and stop == count:
@@ -52,12 +46,12 @@ def block_bytes(decoded: pipeline.Decoded, mate: int | None = None, start: int =
 def read(src: BinaryIO, threads: int = 0, mate: int | None = None, progress: Callable[[int], None] | None = None,
          stats: pipeline.Stats | None = None) -> Iterator[bytes]:
     """The bytes of every member in order, as stored (interleaved in paired members) or one mate's."""
-    members: list[pipeline.Member] = []
-    with contextlib.closing(pipeline.decode_members(src, threads, progress, stats, members)) as decoded_blocks:
+    opened: list[members.Member] = []
+    with contextlib.closing(pipeline.decode_members(src, threads, progress, stats, opened)) as decoded_blocks:
         for decoded in decoded_blocks:  # closed (its workers stopped) when a reader stops early
             yield block_bytes(decoded, mate)
     if mate is not None:  # a member without blocks has not been looked at
-        for member in members:
+        for member in opened:
             if not member.paired:
                 raise _not_paired(member)
 
@@ -65,49 +59,13 @@ def read(src: BinaryIO, threads: int = 0, mate: int | None = None, progress: Cal
 def read_mates(src: BinaryIO, threads: int = 0, progress: Callable[[int], None] | None = None,
                stats: pipeline.Stats | None = None) -> Iterator[tuple[bytes, bytes]]:
     """Mate 1's and mate 2's bytes of each block in turn, of an archive whose members are all paired."""
-    members: list[pipeline.Member] = []
-    with contextlib.closing(pipeline.decode_members(src, threads, progress, stats, members)) as decoded_blocks:
+    opened: list[members.Member] = []
+    with contextlib.closing(pipeline.decode_members(src, threads, progress, stats, opened)) as decoded_blocks:
         for decoded in decoded_blocks:
             yield block_bytes(decoded, 1), block_bytes(decoded, 2)
-    for member in members:
+    for member in opened:
         if not member.paired:
             raise _not_paired(member)
-
-
-@dataclass
-class BlockRow:
-    """A block as the index describes it, and where its records stand among the archive's."""
-
-    member: pipeline.Member
-    stored: container.Member
-    number: int  # in its member, from 1
-    info: container.BlockInfo
-    first: int  # its first record (pair, in a paired member) in the numbering of ranges
-    count: int  # its records (pairs)
-
-
-def members(f: BinaryIO) -> list[tuple[container.Member, pipeline.Member]]:
-    """A seekable archive's members from their indexes, each header checked."""
-    found = []
-    for number, stored in enumerate(container.read_members(f), 1):
-        try:
-            member = pipeline.open_member(number, stored.header, stored.models)
-            if member.paired and any(block.records % 2 for block in stored.blocks):
-                raise CorruptArchiveError("archive index is corrupt (an odd number of records in a paired archive)")
-        except CorruptArchiveError as error:
-            raise pipeline.in_member(number, error) from None
-        found.append((stored, member))
-    return found
-
-
-def block_rows(found: list[tuple[container.Member, pipeline.Member]]) -> list[BlockRow]:
-    rows, first = [], 0
-    for stored, member in found:
-        for number, info in enumerate(stored.blocks, 1):
-            count = _units(member, info.records)
-            rows.append(BlockRow(member, stored, number, info, first, count))
-            first += count
-    return rows
 
 
 def _seekable(f: BinaryIO) -> None:
@@ -125,7 +83,7 @@ def read_range(f: BinaryIO, records: slice | None = None, block: int | None = No
     members), or block number `block` (from 1), decoding only the blocks that hold them. The archive's
     index is read at once (errors too); the blocks as the bytes are taken."""
     _seekable(f)
-    rows = block_rows(members(f))
+    rows = members.block_rows(members.read(f))
     if block is not None:
         if not 1 <= block <= len(rows):
             raise LstmzipError(f"there is no block {block}: the archive has {len(rows)}")

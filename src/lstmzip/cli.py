@@ -405,10 +405,12 @@ def list_(names, as_json, with_blocks):
     described, models = [], []
 
     def one(name: str) -> None:
-        from . import files, modelfile
-        from .report import facts
+        from . import modelfile
+        from .report import facts  # reads headers and indexes only: no numba, no coder (a quick `list`)
 
         if modelfile.is_model_file(name):
+            from . import files
+
             models.append({"file": name, **files.load_model(name).describe()})
         else:
             described.append(facts.gather(name).summary(with_blocks))

@@ -25,7 +25,8 @@ VERSION = (2, 0)
 READABLE_MAJORS = (1, 2)  # 1.0 archives are 2.0 archives without a statistics section
 MAX_HEADER_JSON = 1 << 20
 MAX_MODELS = 1 << 24
-N_STREAMS = 5
+STREAM_NAMES = ("layout", "lengths", "names", "bases", "qualities")  # a block's streams, in stored order
+N_STREAMS = len(STREAM_NAMES)
 
 _HEAD = struct.Struct("<4sBBHI")  # magic, major, minor, flags, json length
 _BLOCK = struct.Struct(f"<cIQQB{N_STREAMS}Q{N_STREAMS}IQ")  # tag, records, raw, bases, n, sizes, crcs, xxh64
@@ -76,7 +77,7 @@ def _check_magic(start: bytes) -> None:
 
 class ArchiveWriter:
     def __init__(self, out: BinaryIO, header: dict, models: bytes = b""):
-        """models: the learned models' bytes (see learning.Learned), stored after the header JSON."""
+        """models: the learned models' bytes (see networks.Learned), stored after the header JSON."""
         self.out = out
         payload = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
         head = _HEAD.pack(MAGIC, *VERSION, 0, len(payload)) + payload + struct.pack("<I", len(models)) + models
@@ -352,8 +353,6 @@ def read_statistics(f: BinaryIO, member: Member) -> tuple[int, bytes] | None:
 
 def read_block_stream_sizes(f: BinaryIO, member: Member) -> list[dict]:
     """Stored bytes per stream of each of a member's blocks, from the block headers (no decoding)."""
-    from .streams import STREAM_NAMES
-
     per_block = []
     for number, block in enumerate(member.blocks, 1):
         f.seek(member.offset + block.offset)

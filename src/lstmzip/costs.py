@@ -17,10 +17,10 @@ holds at most MAX_SHIFT + 1 of them.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from .container import SECTION_OVERHEAD
@@ -41,7 +41,6 @@ _MIN_P = 2.0 ** -32
 _MANTISSA_COST = np.array([round(-math.log2((4096 + i + 0.5) / 8192) * SCALE) for i in range(4096)], dtype=np.int64)
 
 
-@numba.njit(cache=True)
 def _add(p, symbols, letters, rows, row_offset, row_start, step, shift, sums, counts, letter_sums, letter_counts):
     """Add one coded chunk: symbol j (of row rows[j]) had probability p[j, symbols[j]]; its base letter is
     letters[row_start[rows[j]] + step] (letters empty: the symbol itself)."""
@@ -54,6 +53,15 @@ def _add(p, symbols, letters, rows, row_offset, row_start, step, shift, sums, co
         counts[bucket] += 1
         letter_sums[letter] += cost
         letter_counts[letter] += 1
+
+
+@functools.cache
+def _compiled_add():
+    """_add compiled by numba, on first use: only encoding adds costs, and `list`, `report` and the decoder
+    read the section without loading numba."""
+    import numba
+
+    return numba.njit(cache=True)(_add)
 
 
 def bucket_shift(max_length: int) -> int:
@@ -87,8 +95,10 @@ class Costs:
         counted under, or None when the symbols are the bases themselves."""
         letters = np.zeros(0, dtype=np.uint8) if letters is None else letters
 
+        add = _compiled_add()
+
         def observe(step: int, chunk_rows: np.ndarray, symbols: np.ndarray, p: np.ndarray):
-            _add(p, symbols, letters, chunk_rows, rows.row_offset, rows.row_start, step, self.shift, self.sums,
+            add(p, symbols, letters, chunk_rows, rows.row_offset, rows.row_start, step, self.shift, self.sums,
                  self.counts, self.letter_sums, self.letter_counts)
 
         return observe

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from . import archive, container, pairs, pipeline
+from . import archive, container, members, pairs, pipeline
 from .errors import FastqError, LstmzipError, UsageError
 from .fastq import open_input
 
@@ -278,10 +278,10 @@ class _Replayed:
         data, self.kept = bytes(self.kept[:size]), self.kept[size:]
         return data
 
-    def first_member(self) -> pipeline.Member:
+    def first_member(self) -> members.Member:
         header, models, _ = container.read_header(self)
         self.replaying = True
-        return pipeline.open_member(1, header, models)
+        return members.open_member(1, header, models)
 
 
 def decompress_file(name: str, outputs: tuple[str, ...], to_stdout: bool, *, force: bool, threads: int,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from . import archive, container, costs, pipeline
+from . import container, costs, members, pipeline
 from .errors import CorruptArchiveError, LstmzipError
 
 # what may differ between the archives joined: what they say about their input files
@@ -24,7 +24,7 @@ INPUT_KEYS = ("name", "mtime", "pair")
 class Part:
     """One member of one of the archives to join."""
 
-    def __init__(self, label: str, f: BinaryIO, stored: container.Member, member: pipeline.Member, of: int):
+    def __init__(self, label: str, f: BinaryIO, stored: container.Member, member: members.Member, of: int):
         self.name = label if of == 1 else f"{label} member {member.number}"
         self.f, self.stored, self.member = f, stored, member
 
@@ -53,7 +53,7 @@ def parts_of(sources: list[tuple[str, BinaryIO]]) -> list[Part]:
     parts = []
     for label, f in sources:
         try:
-            found = archive.members(f)
+            found = members.read(f)
         except LstmzipError as error:
             error.file = error.file or label
             raise

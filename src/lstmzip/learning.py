@@ -9,19 +9,14 @@ so Keras trains on exactly the inputs the integer network later sees.
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass, field
-
 import numba
 import numpy as np
 
 from . import mixing, packing, workers
-from .errors import CorruptArchiveError
 from .logistic import STRETCH
-from .lstm import ONE, LSTMRunner, QuantLSTM
+from .lstm import ONE, LSTMRunner
+from .networks import BASE_FEATURES, QUALITY_FEATURES, Learned, QualityLSTM, QuantLSTM
 
-BASE_FEATURES = 6  # start of row, previous base A C G T other
-QUALITY_FEATURES = 8  # start of row, previous quality, current base A C G T other, position
 BASE_CODE = np.full(256, 4, dtype=np.uint8)  # A C G T (either case) -> 0..3, anything else 4
 for _code, _letter in enumerate(b"ACGT"):
     BASE_CODE[_letter] = BASE_CODE[_letter | 0x20] = _code
@@ -80,63 +75,6 @@ def _block_frequencies(freq, class_of, known, position, set_shift, out, sets):
             out[j, s] = freq[j, class_of[s]] if known[s] else 1
         confidence = min(top * CONFIDENCE_SETS // total, CONFIDENCE_SETS - 1)
         sets[j] = min(position[j] >> set_shift, POSITION_SETS - 1) * CONFIDENCE_SETS + confidence
-
-
-@dataclass
-class QualityLSTM:
-    """The quality network with what it needs around it: its classes (quality characters) and the
-    normalisation of its input (mean and standard deviation of the characters, in 1/16)."""
-
-    model: QuantLSTM
-    alphabet: np.ndarray  # uint8 quality characters, one per class
-    mean_x16: int
-    std_x16: int
-
-    def table(self) -> np.ndarray:
-        chars = np.arange(256, dtype=np.int64)
-        values = (chars * 16 - self.mean_x16) * ONE // self.std_x16
-        return np.clip(values, -8 * ONE, 8 * ONE)
-
-    def to_bytes(self) -> bytes:
-        return struct.pack("<iiB", self.mean_x16, self.std_x16, len(self.alphabet) - 1) + \
-            self.alphabet.tobytes() + self.model.to_bytes()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "QualityLSTM":
-        if len(data) < 9:
-            raise CorruptArchiveError("quality LSTM is truncated")
-        mean_x16, std_x16, n = struct.unpack_from("<iiB", data)
-        alphabet = np.frombuffer(data, dtype=np.uint8, count=min(n + 1, len(data) - 9), offset=9)
-        if std_x16 < 1 or len(alphabet) != n + 1 or (alphabet < 33).any() or (alphabet > 126).any():
-            raise CorruptArchiveError("quality LSTM is corrupt")
-        model = QuantLSTM.from_bytes(data[10 + n :])
-        if model.n_inputs != QUALITY_FEATURES or model.n_classes != n + 1:
-            raise CorruptArchiveError("quality LSTM is corrupt")
-        return cls(model, alphabet, mean_x16, std_x16)
-
-
-@dataclass
-class Learned:
-    """The models one archive carries (either may be absent) and what training reported."""
-
-    bases: QuantLSTM | None = None
-    qualities: QualityLSTM | None = None
-    report: dict = field(default_factory=dict)
-
-    def to_bytes(self) -> bytes:
-        return packing.join_sections([self.bases.to_bytes() if self.bases else b"",
-                                      self.qualities.to_bytes() if self.qualities else b""])
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "Learned":
-        if not data:
-            return cls()
-        bases, qualities = packing.split_sections(data, 2)
-        learned = cls(QuantLSTM.from_bytes(bases) if bases else None,
-                      QualityLSTM.from_bytes(qualities) if qualities else None)
-        if learned.bases and (learned.bases.n_inputs != BASE_FEATURES or learned.bases.n_classes != 4):
-            raise CorruptArchiveError("base LSTM is corrupt")
-        return learned
 
 
 class BaseLSTMRun:

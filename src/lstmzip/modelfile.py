@@ -24,10 +24,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from . import __version__, base_quals, container, levels, pipeline
+from . import __version__, container, levels
 from .errors import CorruptArchiveError, LstmzipError, ModelFileError
 from .fastq import Block, open_input, read_blocks
-from .learning import Learned
+from .networks import Learned
 
 MAGIC = b"\x89LZM"
 VERSION = container.VERSION  # a model file is for the archive format whose headers it fills
@@ -149,6 +149,8 @@ def train(sources: list[BinaryIO], level: int, block_bytes: int | None = None,
     once). Returns the model, the training report with each network's training time (which the file
     does not store: it would depend on the machine's load), and, if no network was trained, why not.
     names: the inputs' names, for errors (input that is not FASTQ) when there are several."""
+    from . import base_quals, pipeline  # numba and the coders: only to train, not to read a model file
+
     params = levels.params_for_level(level, block_bytes)
     share = max(levels.MIN_BLOCK_BYTES, params["block_bytes"] // max(1, len(sources)))
     firsts = []

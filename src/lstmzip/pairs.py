@@ -17,7 +17,7 @@ from . import pipeline
 from .errors import FastqError, LstmzipError
 from .fastq import (MAX_RECORD_BYTES, READ_CHUNK, Block, open_input, read_blocks, record_too_long,
                     refuse_incomplete_record)
-from .learning import Learned
+from .networks import Learned
 
 
 class _Records:

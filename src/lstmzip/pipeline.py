@@ -20,7 +20,8 @@ import xxhash
 from . import __version__, base_quals, container, costs, learning, levels, streams, workers
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import Block, format_block, read_blocks
-from .learning import Learned
+from .members import Member, in_member, open_member
+from .networks import Learned
 from .names import decode_names, encode_names
 
 
@@ -191,39 +192,6 @@ def check_statistics(version: int, payload: bytes) -> None:
     later version, which this lstmzip cannot read, only has its checksum checked)."""
     if version == costs.VERSION:
         costs.unpack(payload)
-
-
-@dataclass
-class Member:
-    """What decoding one member of an archive needs from its header."""
-
-    number: int  # from 1, in the file
-    header: dict
-    params: dict
-    learned: Learned
-
-    @property
-    def paired(self) -> bool:
-        return self.header.get("pair") is not None
-
-    def error(self, error: LstmzipError) -> CorruptArchiveError:
-        return in_member(self.number, error)
-
-
-def in_member(number: int, error: LstmzipError) -> CorruptArchiveError:
-    """The error, saying which member of the archive it is in when that is not the first."""
-    return CorruptArchiveError(f"member {number}: {error}" if number > 1 else str(error))
-
-
-def open_member(number: int, header: dict, models: bytes) -> Member:
-    """Check what a member's header holds before anything is decoded with it."""
-    params = levels.check_params(header.get("params"))
-    pair = header.get("pair")
-    if pair is not None and not (isinstance(pair, list) and len(pair) == 2 and all(
-            isinstance(mate, dict) and isinstance(mate.get("name"), (str, type(None)))
-            and isinstance(mate.get("mtime"), (int, type(None))) for mate in pair)):
-        raise CorruptArchiveError("archive header is corrupt (pair)")
-    return Member(number, header, params, Learned.from_bytes(models))
 
 
 @dataclass

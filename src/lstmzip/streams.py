@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from . import coder, packing
+from .container import STREAM_NAMES
 from .base_quals import BaseContextQualityModel
 from .bases import BaseModel
 from .costs import Costs
@@ -19,12 +20,10 @@ from .errors import CorruptArchiveError
 from .fastq import PLUS_OTHER, Block
 from .learning import BASE_CODE
 from .learning import BaseLSTMRun, QualityLSTMRun
-from .lstm import QuantLSTM
+from .networks import QuantLSTM
 from .match import MatchModel
 from .quals import QualityModel
 from .rows import IN_FILE_ORDER, Rows, make_rows
-
-STREAM_NAMES = ("layout", "lengths", "names", "bases", "qualities")
 
 BASE_LETTER = np.frombuffer(b"ACGT", dtype=np.uint8)
 
@@ -198,7 +197,7 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
 
 def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None,
                      costs: Costs | None = None) -> bytes:
-    """lstm: a learning.QualityLSTM, which also needs the block's bases (seq). costs: where to add what
+    """lstm: a networks.QualityLSTM, which also needs the block's bases (seq). costs: where to add what
     each coded quality cost, by position and by the base it belongs to (seq)."""
     alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     words = b""
@@ -217,7 +216,7 @@ def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=N
 
 
 def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, base_codes=None) -> np.ndarray:
-    """lstm: a learning.QualityLSTM; base_codes(step, live) then gives the bases it reads (see
+    """lstm: a networks.QualityLSTM; base_codes(step, live) then gives the bases it reads (see
     decode_bases_and_qualities)."""
     alphabet_bytes, words = packing.split_sections(data, 2)
     alphabet = np.frombuffer(alphabet_bytes, dtype=np.uint8)

@@ -1,6 +1,6 @@
 """What an archive says about itself, read without decoding a block: each member's header, index, block
 headers and statistics section. One code path for `list`, `report`, the MultiQC files and the Python
-API's describe(); the members are found as archive.py finds them for ranges.
+API's describe(); the members are found by members.py, as for ranges.
 
 A file of several members (`cat a.lz b.lz`) is described member by member (Facts), and as a whole
 (FileFacts: the totals). Archives are untrusted: every header value shown is checked for its type here,
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .. import archive, container, costs, pipeline
+from .. import container, costs, members
 from ..errors import CorruptArchiveError
 
 NETWORK_FIELDS = {"used": bool, "hidden": int, "parameters": int, "weight_bytes": int, "epochs": int,
@@ -222,7 +222,7 @@ def _statistics(section: tuple[int, bytes] | None, version: tuple[int, int], cre
 
 def read(f: BinaryIO, path: str | None) -> FileFacts:
     """The facts of a seekable archive; path: the file's name, as shown."""
-    found = archive.members(f)
+    found = members.read(f)
     described = []
     for number, (stored, _) in enumerate(found, 1):
         try:
@@ -233,14 +233,14 @@ def read(f: BinaryIO, path: str | None) -> FileFacts:
             section = container.read_statistics(f, stored)
             statistics, why = _statistics(section, stored.version, header.get("creator"))
         except CorruptArchiveError as error:
-            raise pipeline.in_member(number, error) from None
+            raise members.in_member(number, error) from None
         described.append(Facts(path, number, len(found), stored.offset, header, stored.version, stored.blocks,
                                block_streams, stored.size, statistics, stored.statistics_size, why))
     block_list = [{
         "block": number, "member": row.member.number, "first": row.first, "records": row.info.records,
         "pairs": row.count if row.member.paired else None, "raw_bytes": row.info.raw_size,
         "archive_bytes": row.info.stored, "offset": row.stored.offset + row.info.offset,
-    } for number, row in enumerate(archive.block_rows(found), 1)]
+    } for number, row in enumerate(members.block_rows(found), 1)]
     return FileFacts(path, described, block_list)
 
 
