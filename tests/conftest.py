@@ -67,27 +67,31 @@ def roundtrip(data: bytes, level: int = 6) -> bytes:
 # Crafting hostile archives: take a valid one apart, change any part, make every checksum valid again.
 
 def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list], tuple | None, int]:
-    """Header JSON, models, each block's [records, raw size, bases, digest, streams], the statistics
-    section's (version, payload) (None without one) and the major format version of one member: seal's
-    arguments."""
+    """Header JSON (as text, inflated where the version deflates it), models, each block's [records, raw
+    size, bases, digest, streams], the statistics section's (version, payload) (None without one) and the
+    major format version of one member: seal's arguments."""
     f = io.BytesIO(archive)
     header, models, header_size = container.read_header(f)
     found = []
     blocks = [[info.records, info.raw_size, info.bases, info.digest, streams]
               for info, streams in container.read_blocks(f, levels.check_params(header["params"]), header_size,
                                                          statistics=lambda *section: found.append(section))]
-    payload = archive[container._HEAD.size : container._HEAD.size + struct.unpack_from("<I", archive, 8)[0]]
+    stored = archive[container._HEAD.size : container._HEAD.size + struct.unpack_from("<I", archive, 8)[0]]
+    payload = container._header_json(archive[4], stored)
     return payload, models, blocks, (found[0] if found else None), archive[4]
 
 
 def seal(payload: bytes, models: bytes, blocks: list[list], statistics: tuple | None = None,
-         major: int = container.VERSION[0]) -> bytes:
-    """An archive whose every checksum, index entry and footer field is valid again."""
+         major: int = container.VERSION[0], stored: bytes | None = None) -> bytes:
+    """An archive whose every checksum, index entry and footer field is valid again. payload: the header
+    JSON as text (deflated for a version that stores it so), or stored: the header's bytes as they are."""
+    if stored is None:
+        stored = container.deflate_header(payload) if major >= 3 else payload
     out = io.BytesIO()
     writer = container.ArchiveWriter(out, {})  # for its blocks, index and footer; its header is replaced
     out.seek(0)
     out.truncate()
-    head = container._HEAD.pack(container.MAGIC, major, 0, 0, len(payload)) + payload
+    head = container._HEAD.pack(container.MAGIC, major, 0, 0, len(stored)) + stored
     head += struct.pack("<I", len(models)) + models
     writer.offset = 0
     writer._write(head + struct.pack("<I", container._crc(head)))

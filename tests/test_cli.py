@@ -195,7 +195,7 @@ def test_the_command_line_starts_without_numpy_numba_or_the_models():
 def test_list_reads_the_index_without_numba_constriction_or_the_coders():
     """`lstmzip list` is quick: it reads headers, indexes and the statistics section, and loads none of
     the modules that decode (an archive with both networks, two members and a statistics section)."""
-    golden = Path(__file__).parent / "golden" / "v2"
+    golden = Path(__file__).parent / "golden" / "v3"
     probe = ("import sys\n"
              "from lstmzip import cli\n"
              "try:\n"

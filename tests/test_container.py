@@ -1,5 +1,6 @@
 """Damaged, truncated and foreign archives are refused with a clear message, never decoded wrongly."""
 
+import hashlib
 import io
 import json
 import struct
@@ -60,11 +61,32 @@ def test_foreign_files_are_named(small):
 def test_header_checksum_and_version(small):
     _, archive = small
     bad = bytearray(archive)
-    bad[4] = 3  # major version
-    assert refused(bytes(bad)) == "archive format version 3.0 is not supported by this lstmzip"
+    bad[4] = 4  # major version
+    assert refused(bytes(bad)) == "archive format version 4.0 is not supported by this lstmzip"
     bad = bytearray(archive)
     bad[15] ^= 1
     assert refused(bytes(bad)) == "archive header is corrupt (checksum mismatch)"
+
+
+def test_header_json_is_deflated_with_the_dictionary_of_the_format(small):
+    """3.0 stores the header JSON as raw deflate with a preset dictionary that is part of the format (its
+    bytes may never change); a damaged, unfinished, overlong or trailing deflate stream whose checksum is
+    valid is refused, and the same JSON as 2.0's plain text decodes the same."""
+    assert hashlib.sha256(container.HEADER_DICTIONARY).hexdigest() == (
+        "2781830d8b65361277a9f2f8dd928f49f1362d89d93bb6a39b50f9efd319f2d8")
+    data, archive = small
+    payload, models, blocks, statistics, major = split_archive(archive)
+    assert (major, archive[5]) == container.VERSION == (3, 0)
+    assert struct.unpack_from("<I", archive, 8)[0] < len(payload) // 8  # about 40 bytes of 640
+    assert json.loads(payload)["params"] == levels.params_for_level(6) | {"qualities": json.loads(payload)[
+        "params"]["qualities"]}  # the quality context is chosen per input
+    deflated = container.deflate_header(payload)
+    assert seal(payload, models, blocks, statistics, 3) == archive
+    for stored in (deflated[:-1], deflated + b"\0", b"\xff" + deflated[1:], b""):
+        assert refused(seal(payload, models, blocks, statistics, 3, stored)) == "archive header is corrupt"
+    overlong = container.deflate_header(b" " * container.MAX_HEADER_JSON + payload)  # valid JSON, over 1 MiB
+    assert refused(seal(payload, models, blocks, statistics, 3, overlong)) == "archive header is corrupt (too long)"
+    assert decompress_bytes(seal(payload, models, blocks, statistics, 2)) == data
 
 
 def test_block_checksum_is_checked_before_decoding(small):
@@ -156,7 +178,7 @@ def test_crafted_header_lengths_are_refused(small):
 
 
 def test_crafted_model_sizes_are_refused():
-    from lstmzip.learning import Learned
+    from lstmzip.networks import Learned
     from lstmzip.packing import join_sections
 
     huge = struct.pack("<HHH", 6, 65535, 4) + b"\0" * 100

@@ -5,7 +5,7 @@
   archive, exactly both mates), read front to back as from a pipe or through the index as ranges are,
   and what list and report read is described or cleanly refused.
   Seeds: single archives of both formats, paired ones, a joined one made with a model file, and
-  concatenations of several members, each 2.0 member with its statistics section;
+  concatenations of several members, each member since 2.0 with its statistics section;
 - any damage to a model file is refused, and a changed one whose SHA-256 is made valid again is refused
   or, if it still reads, compresses a FASTQ that decodes exactly."""
 
@@ -86,20 +86,20 @@ INTERLEAVED = P1 + b"\n" + P2 + Q1 + b"\n" + Q2
 TINY = compress_bytes(ORIGINAL, level=1)
 TINY_PAIR = compress_pair_bytes(*MATES, block_bytes=1024)
 V1_ODD = golden("v1/odd_cases.level6.lz")
-# (archive, original, mates or None): a tiny one, one with every odd case (format 1.0), one with both
-# learned networks in each format (1.0 without, 2.0 with a statistics section), paired ones, and
-# concatenations of members (each 2.0 member with its own statistics section; a 1.0 member before a
-# 2.0 one), and 2.0's newer models
+# (archive, original, mates or None): a tiny one (of the version written, 3.0), one with every odd case
+# (format 1.0), one with both learned networks in each format before (1.0 without, 2.0 with a statistics
+# section; both with a plain-text header), paired ones, concatenations of members (each member since 2.0
+# with its own statistics section; a 1.0 member before a 3.0 one), and the newer models
 SEEDS = [(TINY, ORIGINAL, None), (*V1_ODD, None),
          (*golden("v1/hiseqx_200.level6_lstm.lz"), None), (*golden("v2/hiseqx_200.level6_lstm.lz"), None),
-         (TINY_PAIR, INTERLEAVED, MATES), (*golden("v2/pair.level6.lz"),
-                                            ((GOLDEN / "v2/pair_R1.fq").read_bytes(), (GOLDEN / "v2/pair_R2.fq").read_bytes())),
-         (*golden("v2/two_members.level1_level6.lz"), None),
+         (TINY_PAIR, INTERLEAVED, MATES), (*golden("v3/pair.level6.lz"),
+                                            ((GOLDEN / "v3/pair_R1.fq").read_bytes(), (GOLDEN / "v3/pair_R2.fq").read_bytes())),
+         (*golden("v3/two_members.level1_level6.lz"), None),
          (*golden("v2/hiseqx_200.joined_model.lz"), None),
          (TINY + TINY_PAIR + TINY, ORIGINAL + INTERLEAVED + ORIGINAL, None),
          (V1_ODD[0] + TINY_PAIR, V1_ODD[1] + INTERLEAVED, None),
-         # 2.0's match model and interleaved rows (with both networks), and qualities in a context of the bases
-         (*golden("v2/sorted_reads.level6_lstm.lz"), None), (*golden("v2/nanopore.level1.lz"), None)]
+         # the match model and interleaved rows (with both networks), and qualities in a context of the bases
+         (*golden("v3/sorted_reads.level6_lstm.lz"), None), (*golden("v2/nanopore.level1.lz"), None)]
 
 
 def mutate(draw, data: bytes) -> bytes:
@@ -177,8 +177,12 @@ def crafted_archives(draw):
     which_member = draw(st.integers(0, len(members) - 1))
     payload, models, blocks, statistics, major = split_archive(members[which_member])
     part = draw(st.sampled_from(["header", "params", "models", "stream", "field", "statistics"]))
+    stored = None
     if part == "header":
-        payload = mutate(draw, payload)
+        if major >= 3 and draw(st.booleans()):  # the deflated bytes themselves, for the inflater to meet
+            stored = mutate(draw, container.deflate_header(payload))
+        else:
+            payload = mutate(draw, payload)
     elif part == "params":
         payload = changed_params(draw, payload)
     elif part == "models":
@@ -204,7 +208,7 @@ def crafted_archives(draw):
                 largest -= sum(other[which] for other in blocks if other is not block)
             block[which] = draw(st.one_of(st.integers(0, largest), st.integers(-3, 3).map(
                 lambda delta: min(largest, max(0, block[which] + delta)))))
-    members[which_member] = seal(payload, models, blocks, statistics, major)
+    members[which_member] = seal(payload, models, blocks, statistics, major, stored)
     return b"".join(members), original, mates
 
 

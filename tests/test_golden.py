@@ -33,34 +33,40 @@ def test_damaged_golden_archive_is_refused(archive):
 
 
 def test_golden_files_exist():
-    assert {p.parent.name for p in ARCHIVES} == {"v1", "v2"}
-    assert {p.name for p in ARCHIVES if p.parent.name == "v2"} == {
-        "hiseqx_200.level1.lz", "hiseqx_200.level6_lstm.lz", "odd_cases.level6.lz", "pair.level6.lz",
-        "two_members.level1_level6.lz", "sorted_reads.level6_lstm.lz", "nanopore.level1.lz",
-        "hiseqx_200.joined_model.lz"}
-    assert len(DAMAGED) >= 16 and all(p.stem in json.loads((p.parent / "expected.json").read_text()) for p in DAMAGED)
+    assert {p.parent.name for p in ARCHIVES} == {"v1", "v2", "v3"}
+    assert f"v{container.VERSION[0]}" == "v3"  # the version written has its golden files
+    for version in SINCE_2:
+        assert {p.name for p in ARCHIVES if p.parent.name == version} == {
+            "hiseqx_200.level1.lz", "hiseqx_200.level6_lstm.lz", "odd_cases.level6.lz", "pair.level6.lz",
+            "two_members.level1_level6.lz", "sorted_reads.level6_lstm.lz", "nanopore.level1.lz",
+            "hiseqx_200.joined_model.lz"}
+    assert "header_json_deflate_damaged.lz" in {p.name for p in DAMAGED if p.parent.parent.name == "v3"}
+    assert len(DAMAGED) >= 28 and all(p.stem in json.loads((p.parent / "expected.json").read_text()) for p in DAMAGED)
 
 
-V2 = GOLDEN / "v2"
+SINCE_2 = ["v2", "v3"]  # the versions with pairs, members, statistics and model files
 
 
-def test_golden_pair_restores_both_files():
-    path = V2 / "pair.level6.lz"
+@pytest.mark.parametrize("version", SINCE_2)
+def test_golden_pair_restores_both_files(version):
+    here = GOLDEN / version
+    path = here / "pair.level6.lz"
     with open(path, "rb") as f:
         (member,) = container.read_members(f)
     names = [mate["name"] for mate in member.header["pair"]]
     assert names == ["pair_R1.fq", "pair_R2.fq"]
     mates = list(zip(*archive.read_mates(io.BytesIO(path.read_bytes()), 1)))
     for name, parts in zip(names, mates):
-        assert b"".join(parts) == (V2 / name).read_bytes()
-    assert (V2 / "pair_R1.fq").read_bytes()[-1:] != b"\n"  # mate 1 ends without a newline
+        assert b"".join(parts) == (here / name).read_bytes()
+    assert (here / "pair_R1.fq").read_bytes()[-1:] != b"\n"  # mate 1 ends without a newline
 
 
+@pytest.mark.parametrize("version", SINCE_2)
 @pytest.mark.parametrize("name", ["hiseqx_200.level6_lstm", "pair.level6", "two_members.level1_level6"])
-def test_golden_blocks_and_ranges(name):
+def test_golden_blocks_and_ranges(name, version):
     """Each block alone, and a range across every block boundary, equal the same part of the whole."""
-    path = V2 / f"{name}.lz"
-    whole = (V2 / (name.split(".")[0] + ".fq")).read_bytes()
+    path = GOLDEN / version / f"{name}.lz"
+    whole = (GOLDEN / version / (name.split(".")[0] + ".fq")).read_bytes()
     described = lstmzip.describe(path, blocks=True)
     rows = described["block_list"]
     assert len(rows) >= 3 and len(described["members"]) == (2 if name.startswith("two") else 1)
@@ -81,20 +87,24 @@ def test_version_1_archives_read_through_their_index(archive_path):
 
 @pytest.mark.parametrize("name", ["hiseqx_200.level1", "hiseqx_200.level6_lstm", "odd_cases.level6", "pair.level6",
                                   "two_members.level1_level6", "hiseqx_200.joined_model"])
-def test_every_golden_2_0_member_has_its_statistics_section(name):
-    described = facts.gather(V2 / f"{name}.lz")
+@pytest.mark.parametrize("version", SINCE_2)
+def test_every_golden_member_since_2_0_has_its_statistics_section(name, version):
+    described = facts.gather(GOLDEN / version / f"{name}.lz")
     assert len(described.members) == (2 if name.startswith("two") else 1)
     for member in described.members:
-        assert member.version == (2, 0) and member.statistics is not None and member.statistics_bytes > 0
+        assert member.version == (int(version[1:]), 0) and member.statistics is not None
+        assert member.statistics_bytes > 0
         assert member.statistics.bases_by_position and member.statistics.qualities_by_position
 
 
-def test_golden_model_file_and_its_joined_archive():
+@pytest.mark.parametrize("version", SINCE_2)
+def test_golden_model_file_and_its_joined_archive(version):
     """The model file reads back (its SHA-256 names it); the archive joined from two archives made with it
     names it, carries its networks and parameters, and is one member with one statistics section."""
-    model = modelfile.read(V2 / "hiseqx_200.level6.lzm")
+    here = GOLDEN / version
+    model = modelfile.read(here / "hiseqx_200.level6.lzm")
     assert model.level == 6 and model.params["block_bytes"] == 20_000 and model.learned.qualities is not None
-    path = V2 / "hiseqx_200.joined_model.lz"
+    path = here / "hiseqx_200.joined_model.lz"
     with open(path, "rb") as f:
         (member,) = container.read_members(f)
     assert member.header["model"] == model.sha256 and member.header["name"] is None
@@ -103,7 +113,8 @@ def test_golden_model_file_and_its_joined_archive():
     assert lstmzip.describe(path)["model"] == model.sha256
 
 
-@pytest.mark.parametrize("path", sorted((V2 / "damaged_models").glob("*.lzm")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("v*/damaged_models/*.lzm")),
+                         ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_damaged_golden_model_files_are_refused(path):
     expected = json.loads((path.parent / "expected.json").read_text())[path.stem]
     with pytest.raises(ModelFileError) as caught:

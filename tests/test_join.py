@@ -6,6 +6,7 @@ import gzip
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -108,6 +109,20 @@ def test_join_keeps_a_name_all_share_and_takes_members(model, tmp_path):
         (member,) = container.read_members(f)
     assert member.header["name"] == "reads.fq" and member.header["mtime"] is not None
     assert decompress_bytes((tmp_path / "joined.lz").read_bytes()) == reads.read_bytes() * 2
+
+
+def test_archives_of_format_2_0_join_with_those_of_3_0(tmp_path):
+    """2.0 and 3.0 members differ only in how the header JSON is stored, so join copies the blocks of
+    both into one 3.0 member (the golden archives of one model, one of each version)."""
+    golden = Path(__file__).parent / "golden"
+    parts = [golden / "v2" / "hiseqx_200.joined_model.lz", golden / "v3" / "hiseqx_200.joined_model.lz"]
+    result = run("join", "-o", tmp_path / "both.lz", *parts)
+    assert (result.returncode, result.stderr) == (0, b"")
+    joined = (tmp_path / "both.lz").read_bytes()
+    (member,) = container.read_members(io.BytesIO(joined))
+    assert member.version == container.VERSION and len(member.blocks) == 2 * len(
+        container.read_members(io.BytesIO(parts[1].read_bytes()))[0].blocks)
+    assert decompress_bytes(joined) == (golden / "v3" / "hiseqx_200.fq").read_bytes() * 2
 
 
 def test_join_refuses_other_models_parameters_and_damage(model, tmp_path):

@@ -1,10 +1,10 @@
-"""The archive container, version 2.0 (docs/FORMAT.md is the specification); reads 1.0 too.
+"""The archive container, version 3.0 (docs/FORMAT.md is the specification); reads 1.0 and 2.0 too.
 
 A file is one or more members, each header | block* | statistics? | index | footer (as `cat a.lz b.lz`
 makes). All integers little-endian. Every part carries a CRC32; each block also carries the xxh64 of its
 decoded bytes. Readers check every size against sane maxima and against what remains before reading or
-allocating. Readers accept versions 1.x (a 1.0 member is a 2.0 member without a statistics section) and
-2.x.
+allocating. Readers accept versions 1.x (a 1.0 member is a 2.0 member without a statistics section),
+2.x and 3.x (a 3.0 member is a 2.0 member whose header JSON is deflated).
 """
 
 from __future__ import annotations
@@ -21,14 +21,43 @@ from .fastq import MAX_RECORD_BYTES  # a block exceeds its byte limit by at most
 MAGIC = b"\x89LZQ"
 FOOTER_MAGIC = b"LZQ\x89"
 LZIP_MAGIC = b"LZIP"
-VERSION = (2, 0)
-READABLE_MAJORS = (1, 2)  # 1.0 archives are 2.0 archives without a statistics section
+VERSION = (3, 0)
+READABLE_MAJORS = (1, 2, 3)
+SAME_BLOCKS_MAJORS = (2, 3)  # members of these versions differ only in how the header JSON is stored
 MAX_HEADER_JSON = 1 << 20
 MAX_MODELS = 1 << 24
 STREAM_NAMES = ("layout", "lengths", "names", "bases", "qualities")  # a block's streams, in stored order
 N_STREAMS = len(STREAM_NAMES)
 
-_HEAD = struct.Struct("<4sBBHI")  # magic, major, minor, flags, json length
+_HEAD = struct.Struct("<4sBBHI")  # magic, major, minor, flags, length of the stored header JSON
+# Format 3.0's preset dictionary for the header JSON: the parameters of levels 1 and 9, then a level-6 header
+# with both networks' training report. Most of a header is its level's parameters, which deflate then codes
+# as a few matches into the dictionary. Part of the format: never changed for 3.0.
+HEADER_DICTIONARY = (
+    b'{"level":1,"params":{"bases":{"count_limits":[30,255,255],"learning_rate":4,"match":{"count_limit":2'
+    b'55,"min_length":12,"table_bits":22},"orders":[2,11,16],"positional":[0,0,0],"reverse_complement":[0,'
+    b'1,1],"table_bits":[4,22,22]},"block_bytes":33554432,"block_records":4194304,"qualities":{"increment"'
+    b':16,"mixer_rate":32,"q2_levels":8,"q3_levels":4,"total_limit":65000},"row_order":1,"row_width":1024,'
+    b'"training":null}}{"level":9,"params":{"bases":{"count_limits":[30,60,255,255,255],"learning_rate":4,'
+    b'"match":{"count_limit":255,"min_length":12,"table_bits":24},"orders":[2,6,11,14,18],"positional":[0,'
+    b'0,0,0,0],"reverse_complement":[0,0,1,1,1],"table_bits":[4,12,22,24,24]},"block_bytes":268435456,"blo'
+    b'ck_records":4194304,"qualities":{"increment":16,"mixer_rate":32,"q2_levels":16,"q3_levels":16,"total'
+    b'_limit":65000},"row_order":1,"row_width":1024,"training":{"bases":{"epochs":12,"hidden":16},"check_r'
+    b'eads":2000,"max_steps":200,"min_symbols":500000,"qualities":{"epochs":60,"hidden":32},"seed":0,"trai'
+    b'n_reads":12000}}}{"creator":"lstmzip 0.1.0","learning":{"bases":{"bits_per_symbol_with":1.9123,"bits'
+    b'_per_symbol_without":1.9345,"epochs":16,"hidden":16,"losses":[1.23456,1.12345,1.01234],"parameters":'
+    b'1476,"used":true,"weight_bytes":1434},"qualities":{"bits_per_symbol_with":1.9123,"bits_per_symbol_wi'
+    b'thout":1.9345,"epochs":16,"hidden":32,"losses":[1.23456,1.12345,1.01234],"parameters":5772,"used":tr'
+    b'ue,"weight_bytes":5312}},"level":6,"model":"","mtime":1700000000,"name":"reads.fq","pair":[{"mtime":'
+    b'1700000000,"name":"reads_R1.fq"},{"mtime":1700000000,"name":"reads_R2.fq"}],"params":{"bases":{"coun'
+    b't_limits":[30,60,255,255],"learning_rate":4,"match":{"count_limit":255,"min_length":12,"table_bits":'
+    b'22},"orders":[3,7,11,14],"positional":[0,0,0,0],"reverse_complement":[0,0,1,1],"table_bits":[6,14,22'
+    b',22]},"block_bytes":33554432,"block_records":4194304,"qualities":{"base_context":{"bases":2,"q2_leve'
+    b'ls":1,"run_levels":4},"increment":16,"mixer_rate":32,"q2_levels":16,"q3_levels":16,"total_limit":650'
+    b'00},"row_order":1,"row_width":1024,"training":{"bases":null,"check_reads":2000,"max_steps":200,"min_'
+    b'symbols":4000000,"qualities":{"epochs":16,"hidden":32},"seed":0,"train_reads":6000}}}'
+)
+
 _BLOCK = struct.Struct(f"<cIQQB{N_STREAMS}Q{N_STREAMS}IQ")  # tag, records, raw, bases, n, sizes, crcs, xxh64
 _INDEX_ENTRY = struct.Struct("<QQQQQ")  # offset, stored bytes, records, raw bytes, bases
 _SECTION = struct.Struct("<cBI")  # tag, version of its payload, payload length; then payload, CRC32
@@ -79,7 +108,7 @@ class ArchiveWriter:
     def __init__(self, out: BinaryIO, header: dict, models: bytes = b""):
         """models: the learned models' bytes (see networks.Learned), stored after the header JSON."""
         self.out = out
-        payload = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+        payload = deflate_header(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
         head = _HEAD.pack(MAGIC, *VERSION, 0, len(payload)) + payload + struct.pack("<I", len(models)) + models
         self._write(head + struct.pack("<I", _crc(head)))
         self.index: list[BlockInfo] = []
@@ -113,6 +142,27 @@ class ArchiveWriter:
         self._write(totals + struct.pack("<I", _crc(totals)) + FOOTER_MAGIC)
 
 
+def deflate_header(payload: bytes) -> bytes:
+    """Header JSON as format 3.0 stores it: raw deflate with the dictionary."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=HEADER_DICTIONARY)
+    return deflate.compress(payload) + deflate.flush()
+
+
+def _header_json(major: int, stored: bytes) -> bytes:
+    if major < 3:
+        return stored
+    inflate = zlib.decompressobj(-15, zdict=HEADER_DICTIONARY)
+    try:
+        payload = inflate.decompress(stored, MAX_HEADER_JSON)
+    except zlib.error:
+        raise CorruptArchiveError("archive header is corrupt") from None
+    if inflate.unconsumed_tail:
+        raise CorruptArchiveError("archive header is corrupt (too long)")
+    if not inflate.eof or inflate.unused_data:
+        raise CorruptArchiveError("archive header is corrupt")
+    return payload
+
+
 def read_header(f: BinaryIO, start: bytes = b"") -> tuple[dict, bytes, int]:
     """The header's JSON object, the models' bytes and the header's size in bytes. start: its first bytes,
     if they were read already (next_member)."""
@@ -136,7 +186,7 @@ def read_header(f: BinaryIO, start: bytes = b"") -> tuple[dict, bytes, int]:
     if crc != _crc(start + payload + models_size + models):
         raise CorruptArchiveError("archive header is corrupt (checksum mismatch)")
     try:
-        header = json.loads(payload)
+        header = json.loads(_header_json(major, payload))
     except ValueError:
         raise CorruptArchiveError("archive header is corrupt") from None
     if not isinstance(header, dict):

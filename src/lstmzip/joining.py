@@ -64,7 +64,7 @@ def parts_of(sources: list[tuple[str, BinaryIO]]) -> list[Part]:
 def _difference(part: Part, first: Part) -> str | None:
     """Why part cannot be joined to first, or None."""
     a, b = first.header, part.header
-    if part.stored.version != container.VERSION:
+    if part.stored.version[0] not in container.SAME_BLOCKS_MAJORS:  # blocks of 2.0 and 3.0 copy as they are
         version = ".".join(map(str, part.stored.version))
         return f"is of format {version}; join writes {container.VERSION[0]}.{container.VERSION[1]} (compress it again)"
     if (a.get("pair") is None) != (b.get("pair") is None):

@@ -5,8 +5,8 @@ The archives made with a model stay self-contained: they carry its parameters an
 header as any archive does (a few kB), and name the model by its SHA-256 (header key `model`), so
 archives made with one model and cut at block boundaries can be joined into one (joining.py).
 
-Layout (docs/FORMAT.md, "Model files"): magic `89 4C 5A 4D` (`\\x89LZM`), the archive format version it is
-for (major, minor: 2, 0), two zero flag bytes, a uint32 length and the JSON (creator, level, params,
+Layout (docs/FORMAT.md, "Model files"): magic `89 4C 5A 4D` (`\\x89LZM`), the model file format version
+(major, minor: 2, 0), two zero flag bytes, a uint32 length and the JSON (creator, level, params,
 learning: the training report, sample: records and bases trained on), a uint32 length and the networks
 (as an archive's header holds them), then the SHA-256 of all the bytes before it, which names the model
 (and is its checksum). Nothing in it depends on the machine or the time: the same inputs and level give
@@ -30,7 +30,7 @@ from .fastq import Block, open_input, read_blocks
 from .networks import Learned
 
 MAGIC = b"\x89LZM"
-VERSION = container.VERSION  # a model file is for the archive format whose headers it fills
+VERSION = (2, 0)  # the model file format's: its parameters and networks fill headers of archive formats 2.0 and 3.0
 SUFFIX = ".lzm"
 _HEAD = struct.Struct("<4sBBHI")  # magic, major, minor, flags, JSON length
 _DIGEST = 32

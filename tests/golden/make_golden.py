@@ -1,13 +1,13 @@
-"""Makes the golden archives of format 2.0 in tests/golden/v2. Run once, by hand, when a format version is
-introduced: the files it wrote are committed and must decode exactly in every later version
-(test_golden.py). Never re-run it for a released version (2.0 may be remade until it is released).
-The 1.0 files in v1 were made by this script as it was at commit e8aa435; they are never remade.
+"""Makes the golden archives of the format lstmzip writes (3.0) in tests/golden/v3. Run once, by hand, when
+a format version is introduced: the files it wrote are committed and must decode exactly in every later
+version (test_golden.py). Never re-run it for a released version. The 1.0 files in v1 were made by this
+script as it was at commit e8aa435, the 2.0 files in v2 as it was at commit 300b0ec; they are never remade.
 
 Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
 
 An archive a.b.lz decodes to a.fq (a paired one to the interleaved pairs); pair.*.lz also restores
-pair_R1.fq and pair_R2.fq, its two files. Every 2.0 member carries a statistics section.
+pair_R1.fq and pair_R2.fq, its two files. Every member carries a statistics section.
 
 Model files: hiseqx_200.level6.lzm holds those networks (not trained by lstmzip train: its sample is
 empty), and hiseqx_200.joined_model.lz is the join of two archives made with it from two chunks of
@@ -16,19 +16,19 @@ input. damaged_models/ holds damaged model files and the message each must be re
 """
 
 import gzip
+import hashlib
 import io
 import json
+import struct
 import sys
 from pathlib import Path
-
-import hashlib
 
 from lstmzip import container, joining, levels, modelfile, pairs, pipeline, splitting
 from lstmzip.errors import ModelFileError
 from lstmzip.fastq import read_blocks
-from lstmzip.learning import Learned
+from lstmzip.networks import Learned
 
-HERE = Path(__file__).parent / "v2"
+HERE = Path(__file__).parent / f"v{container.VERSION[0]}"
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 MTIME = 1_700_000_000
 
@@ -105,7 +105,7 @@ def main() -> None:
     members = first_member + compress(two, 6)
     (HERE / "two_members.level1_level6.lz").write_bytes(members)
 
-    # models of 2.0: reads of a sorted export (match model, interleaved rows, both networks) and nanopore
+    # models since 2.0: reads of a sorted export (match model, interleaved rows, both networks) and nanopore
     # reads (their qualities in a context of the bases), with N and lowercase among the bases
     def odd_bases(record: bytes, old: bytes, new: bytes) -> bytes:
         name, seq, plus, qual, end = record.split(b"\n")
@@ -169,8 +169,12 @@ def main() -> None:
     pipeline.compress_blocks(read_blocks(io.BytesIO(records("ga2_ecoli", 1)[0]), 4, 1 << 20), odd_block, 1,
                              levels.params_for_level(1), 1, {"name": None, "mtime": None, "pair": list(mates)})
     at = second_start + container.read_header(io.BytesIO(members[second_start:]))[2] + 200  # in its first block
+    stored_json = struct.unpack_from("<I", good, 8)[0]  # the deflated header JSON, damaged, its CRC made valid
+    head = flip(good[: header_size - 4], 16 + stored_json // 2, 0x10)
+    inflated_wrong = head + struct.pack("<I", container._crc(head)) + good[header_size:]
     damaged = {
         "truncated": good[:-10],
+        "header_json_deflate_damaged": inflated_wrong,
         "trailing_bytes": good + b"\n",
         "header_bit_flip": flip(good, 12, 4),
         "block_bit_flip": flip(good, header_size + 300, 1),
