@@ -62,7 +62,7 @@ def fastq_files(draw):
     return data
 
 
-@fuzz_settings(120)
+@fuzz_settings(80)
 @given(fastq_files())
 def test_any_fastq_round_trips(data):
     assert decompress_bytes(compress_bytes(data, level=1)) == data
@@ -242,7 +242,7 @@ def test_damaged_archives_are_refused_or_exact(case):
     refused_or_exact(*case)
 
 
-@fuzz_settings(2000)
+@fuzz_settings(1300)
 @given(crafted_archives())
 def test_crafted_archives_are_refused_or_exact(case):
     refused_or_exact(*case)
