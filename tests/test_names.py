@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lstmzip import names as nm
 from lstmzip.errors import CorruptArchiveError
-from lstmzip.names import decode_names, encode_names
+from lstmzip.names import common, decode, decode_names, encode, encode_names
 
 # The development corpus sits next to the repository (../shared/corpus).
 _CORPUS_DIRS = [Path(__file__).resolve().parents[2] / "shared" / "corpus", Path("/work/shared/corpus")]
@@ -25,7 +24,7 @@ def roundtrip(names):
     assert out == names
     assert all(type(n) is bytes for n in out)
     if data[0] != 1:  # plain text won: check the tokeniser's coding as well
-        assert decode_names(nm._encode_tokenised(names), len(names)) == names
+        assert decode_names(encode._encode_tokenised(names), len(names)) == names
     return data
 
 
@@ -122,7 +121,7 @@ def test_random_structured_names():
 def test_dictionary_overflow():
     # More distinct tokens than the dictionary holds, then repeats of early,
     # middle and late ones.
-    n = nm._DICT_MAX + 300
+    n = common._DICT_MAX + 300
     names = []
     for i in range(n):
         s, v = b"", i
@@ -130,7 +129,7 @@ def test_dictionary_overflow():
             s += bytes([97 + v % 26])
             v //= 26
         names.append(b"x:" + s)
-    names += [names[0], names[100], names[300], names[-1], names[nm._DICT_MAX - 1], names[nm._DICT_MAX]]
+    names += [names[0], names[100], names[300], names[-1], names[common._DICT_MAX - 1], names[common._DICT_MAX]]
     roundtrip(names)
 
 
@@ -179,14 +178,14 @@ def test_newline_refused():
     ids=["empty", "short", "zeros", "sparse", "random", "repeats", "ramp"],
 )
 def test_stream_round_trip(raw):
-    blob = nm._pack_stream(raw)
-    r = nm._Reader(blob)
+    blob = encode._pack_stream(raw)
+    r = decode._Reader(blob)
     assert r.stream(limit=len(raw)) == raw
     assert r.remaining() == 0
 
 
 def _blob(method, raw, comp):
-    return bytes([method]) + nm._varint(len(raw)) + nm._varint(len(comp)) + comp
+    return bytes([method]) + encode._varint(len(raw)) + encode._varint(len(comp)) + comp
 
 
 @pytest.mark.parametrize("method", [1, 2, 3, 4, 5])
@@ -196,22 +195,22 @@ def test_every_stream_method_decodes(method):
 
     raw = b"hello world " * 50 + b"\x00" * 100
     if method == 1:
-        blob = b"\x01" + nm._varint(len(raw)) + raw
+        blob = b"\x01" + encode._varint(len(raw)) + raw
     elif method == 2:
-        blob = _blob(2, raw, lzma.compress(raw, format=lzma.FORMAT_RAW, filters=[nm._lzma_filter(len(raw))]))
+        blob = _blob(2, raw, lzma.compress(raw, format=lzma.FORMAT_RAW, filters=[common._lzma_filter(len(raw))]))
     elif method == 3:
         blob = _blob(3, raw, zlib.compress(raw))
     elif method == 4:
         blob = _blob(4, raw, bz2.compress(raw))
     else:
         raw = bytes(50) + b"\x03" + bytes(10) + b"\xff"
-        blob = b"\x05" + nm._varint(len(raw)) + b"\x02" + b"\x32\x03" + b"\x0a\xff"
-    assert nm._Reader(blob).stream(limit=len(raw)) == raw
+        blob = b"\x05" + encode._varint(len(raw)) + b"\x02" + b"\x32\x03" + b"\x0a\xff"
+    assert decode._Reader(blob).stream(limit=len(raw)) == raw
     with pytest.raises(CorruptArchiveError):
-        nm._Reader(blob).stream(limit=len(raw) - 1)
+        decode._Reader(blob).stream(limit=len(raw) - 1)
     for cut in range(len(blob)):
         with pytest.raises(CorruptArchiveError):
-            nm._Reader(blob[:cut]).stream(limit=len(raw))
+            decode._Reader(blob[:cut]).stream(limit=len(raw))
 
 
 # ------------------------------------------------------------ corrupt data
@@ -338,12 +337,12 @@ def test_claimed_sizes_do_not_allocate():
     # A header claiming a huge stream (size within the count bound) but with
     # almost no data behind it is refused without decoding anything big.
     count = 10**6
-    head = bytes([1]) + nm._varint(count) + nm._varint(1) + b"\x00"
+    head = bytes([1]) + encode._varint(count) + encode._varint(1) + b"\x00"
     for method in (1, 2, 3, 4):
-        blob = head + bytes([method]) + nm._varint(count) + nm._varint(3) + b"abc" + b"\x00" * 7
+        blob = head + bytes([method]) + encode._varint(count) + encode._varint(3) + b"abc" + b"\x00" * 7
         expect_corrupt(blob, count)
     # Absurd column count.
-    expect_corrupt(bytes([1]) + nm._varint(5) + nm._varint(10**12), 5)
+    expect_corrupt(bytes([1]) + encode._varint(5) + encode._varint(10**12), 5)
     # Unknown version.
     data = bytearray(encode_names(SMALL))
     data[0] = 2
