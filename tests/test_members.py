@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import lstmzip
-from lstmzip import archive, container, members, pipeline
+from lstmzip import container, members, pipeline
 from lstmzip.errors import CorruptArchiveError
 
 from conftest import compress_bytes, compress_pair_bytes, corpus_records, decompress_bytes, fastq, interleave

@@ -9,13 +9,12 @@ mate 2 together). Blocks are numbered from 1 across all members, as in lstmzip's
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
-from . import container, members, pipeline
-from .errors import CorruptArchiveError, LstmzipError
+from . import members, pipeline
+from .errors import LstmzipError
 from .fastq import format_block, select_records
 
 

@@ -21,8 +21,8 @@ from . import __version__, base_quals, container, costs, learning, levels, strea
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import Block, format_block, read_blocks
 from .members import Member, in_member, open_member
-from .networks import Learned
 from .names import decode_names, encode_names
+from .networks import Learned
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Stats:
     records: int = 0
     bases: int = 0
     raw_bytes: int = 0
-    stream_bytes: dict = field(default_factory=lambda: dict.fromkeys(streams.STREAM_NAMES, 0))
+    stream_bytes: dict = field(default_factory=lambda: dict.fromkeys(container.STREAM_NAMES, 0))
     seconds: float = 0.0
     learning: dict = field(default_factory=dict)
     untrained_because: str | None = None  # why no network was trained, for -v
@@ -151,7 +151,7 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
         stats.bases += len(block.seq)
         stats.raw_bytes += len(raw)
         stats.blocks += 1
-        for key, part in zip(streams.STREAM_NAMES, coded):
+        for key, part in zip(container.STREAM_NAMES, coded):
             stats.stream_bytes[key] += len(part)
         if mate1 is not None:
             stats.mate1_names_bytes += len(mate1.get())
@@ -290,7 +290,7 @@ def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]
                     raise CorruptArchiveError("read lengths do not match the block header")
             except CorruptArchiveError as error:
                 raise member.error(CorruptArchiveError(f"block {number}: {error}")) from None
-            for key, part in zip(streams.STREAM_NAMES, parts):
+            for key, part in zip(container.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
             tasks = _decode_tasks(pool, parts, lengths, member.params, member.learned, info, workers.count(threads))
             pending.append((member, number, info, layout, plus_texts, final, lengths, tasks))

@@ -12,7 +12,6 @@ import threading
 import numpy as np
 
 from . import coder, packing
-from .container import STREAM_NAMES
 from .base_quals import BaseContextQualityModel
 from .bases import BaseModel
 from .costs import Costs

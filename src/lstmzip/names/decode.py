@@ -10,9 +10,9 @@ from itertools import accumulate, compress
 
 from ..errors import CorruptArchiveError
 from .common import (
-    _ABSENT, _DELTA_DOWN, _DELTA_DOWN2, _DICT_BASE, _DICT_INLINE, _DICT_MAX, _DICT_WIDE, _DIGITS, _DNA,
-    _IS_EVENT, _MAX_DIGITS, _MAX_DNA, _MAX_RATIO, _MAX_TOKENS, _NUM, _N_STREAMS, _NoGC, _PLAIN, _PUNCT,
-    _STR, _UNPACK4, _VERSION, _lzma_filter
+    _ABSENT, _DELTA_DOWN, _DELTA_DOWN2, _DICT_BASE, _DICT_INLINE, _DICT_MAX, _DIGITS, _DNA, _IS_EVENT,
+    _MAX_DIGITS, _MAX_DNA, _MAX_RATIO, _MAX_TOKENS, _NUM, _N_STREAMS, _NoGC, _PLAIN, _PUNCT, _STR, _UNPACK4,
+    _VERSION, _lzma_filter
 )
 
 
