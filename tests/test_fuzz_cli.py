@@ -108,7 +108,7 @@ def damage(draw, archive: bytes):
     return bytes(data)
 
 
-@cli_settings(30)
+@cli_settings(20)
 @given(st.data())
 def test_cli_decompress_of_damaged_archives(seed_archive, tmp_path_factory, data):
     archive, original = seed_archive
