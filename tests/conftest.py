@@ -91,7 +91,8 @@ def seal(payload: bytes, models: bytes, blocks: list[list], statistics: tuple | 
     writer = container.ArchiveWriter(out, {})  # for its blocks, index and footer; its header is replaced
     out.seek(0)
     out.truncate()
-    head = container._HEAD.pack(container.MAGIC, major, 0, 0, len(stored)) + stored
+    minor = container.VERSION[1] if major == container.VERSION[0] else 0  # the minor version written of the major
+    head = container._HEAD.pack(container.MAGIC, major, minor, 0, len(stored)) + stored
     head += struct.pack("<I", len(models)) + models
     writer.offset = 0
     writer._write(head + struct.pack("<I", container._crc(head)))

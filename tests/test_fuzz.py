@@ -86,15 +86,16 @@ INTERLEAVED = P1 + b"\n" + P2 + Q1 + b"\n" + Q2
 TINY = compress_bytes(ORIGINAL, level=1)
 TINY_PAIR = compress_pair_bytes(*MATES, block_bytes=1024)
 V1_ODD = golden("v1/odd_cases.level6.lz")
-# (archive, original, mates or None): a tiny one (of the version written, 3.0), one with every odd case
+# (archive, original, mates or None): a tiny one (of the version written, 3.1), one with every odd case
 # (format 1.0), one with both learned networks in each format before (1.0 without, 2.0 with a statistics
 # section; both with a plain-text header), paired ones, concatenations of members (each member since 2.0
-# with its own statistics section; a 1.0 member before a 3.0 one), and the newer models
+# with its own statistics section; a 1.0 member before a 3.1 one), and the newer models (3.1's pair and
+# members: the coarse quality context)
 SEEDS = [(TINY, ORIGINAL, None), (*V1_ODD, None),
          (*golden("v1/hiseqx_200.level6_lstm.lz"), None), (*golden("v2/hiseqx_200.level6_lstm.lz"), None),
-         (TINY_PAIR, INTERLEAVED, MATES), (*golden("v3/pair.level6.lz"),
-                                            ((GOLDEN / "v3/pair_R1.fq").read_bytes(), (GOLDEN / "v3/pair_R2.fq").read_bytes())),
-         (*golden("v3/two_members.level1_level6.lz"), None),
+         (TINY_PAIR, INTERLEAVED, MATES), (*golden("v3.1/pair.level6.lz"),
+                                            ((GOLDEN / "v3.1/pair_R1.fq").read_bytes(), (GOLDEN / "v3.1/pair_R2.fq").read_bytes())),
+         (*golden("v3.1/two_members.level1_level6.lz"), None),
          (*golden("v2/hiseqx_200.joined_model.lz"), None),
          (TINY + TINY_PAIR + TINY, ORIGINAL + INTERLEAVED + ORIGINAL, None),
          (V1_ODD[0] + TINY_PAIR, V1_ODD[1] + INTERLEAVED, None),

@@ -163,7 +163,8 @@ def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray)
     seq, qual = seq[: int(lengths.sum())], qual[: int(lengths.sum())]
     if len(np.unique(qual)) < 2:
         return params
-    with_bases = dict(params, qualities=dict(params["qualities"], base_context=CANDIDATE))
+    fine = {key: value for key, value in params["qualities"].items() if key != "coarse"}  # quals.py's alone
+    with_bases = dict(params, qualities=dict(fine, base_context=CANDIDATE))
     if len(streams.encode_qualities(qual, lengths, with_bases, None, seq)) < \
             TRIAL_GAIN * len(streams.encode_qualities(qual, lengths, params, None, seq)):
         return with_bases

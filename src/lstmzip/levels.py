@@ -26,6 +26,8 @@ def _bases(orders, bits, limits, reverse, match_bits):
 
 
 MIN_BLOCK_BYTES = 1 << 10
+# The coarse quality context mixed into the fine one (quals.py, format 3.1): the previous quality alone
+COARSE_QUALITIES = {"q2_levels": 1, "mixer_rate": 4}
 
 
 def params_for_level(level: int, block_bytes: int | None = None) -> dict:
@@ -120,6 +122,11 @@ def check_params(params) -> dict:
         _int(qualities["total_limit"], 2, 65535 - _int(qualities["increment"], 1, 1 << 12))
         _int(qualities["mixer_rate"], 0, 1 << 12)
         context = qualities.get("base_context")  # absent: the fqzcomp-like context (quals.py)
+        coarse = qualities.get("coarse")  # absent before 3.1: no coarse context; the base context has none
+        if coarse is not None:
+            if not isinstance(coarse, dict) or set(coarse) != {"q2_levels", "mixer_rate"} or context is not None:
+                raise CorruptArchiveError("archive header has invalid model parameters")
+            _int(coarse["q2_levels"], 1, 128), _int(coarse["mixer_rate"], 0, 1 << 12)
         if context is not None:
             if not isinstance(context, dict) or set(context) != {"bases", "run_levels", "q2_levels"}:
                 raise CorruptArchiveError("archive header has invalid model parameters")

@@ -99,6 +99,12 @@ def learn(symbols, coded, out, log_a, log_b, sets, weights, rate):
         gradient[sets[j], 1] += log_b[j, t] - expect_b // total
         seen[sets[j]] += 1
         j += 1
+    step_weights(weights, gradient, seen, rate)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def step_weights(weights, gradient, seen, rate):
+    """Move each weight set that saw symbols along its mean gradient (bounded, so no weight runs away)."""
     for m in range(len(weights)):
         if seen[m]:
             for i in range(2):

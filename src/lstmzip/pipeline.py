@@ -79,11 +79,26 @@ def learn(block: Block | None, params: dict, always: bool = False) -> tuple[Lear
     training = params["training"]
     if training is None:
         return Learned(), "this level trains no network"
-    if block is None or not always and len(block.seq) < training["min_symbols"]:
+    if block is None or not always and not _trains(block, params):
         return Learned(), (f"the first block has {0 if block is None else len(block.seq):,} bases; this level "
                            f"trains from {training['min_symbols']:,} (below, training costs more than it saves)")
     fitted = learning.fit(block.seq, block.qual, block.lengths, training, partial(_coded_size, block, params))
     return fitted, None if fitted.report else "the sample was too small to train on"
+
+
+def with_coarse_qualities(params: dict) -> dict:
+    """params with the coarse quality context (quals.py). compress_blocks adds it where it pays for its
+    time: not at level 1 (the fastest), not beside a quality network, which smooths the counts itself and
+    whose mixer already costs a pass over the alphabet per quality. base_quals.choose may still pick the
+    model in a context of the bases, which has none. A model file fixes its parameters as they are (so that
+    archives made with one model join)."""
+    return dict(params, qualities=dict(params["qualities"], coarse=levels.COARSE_QUALITIES))
+
+
+def _trains(block: Block | None, params: dict) -> bool:
+    """Whether learn() trains networks for an input whose first block this is."""
+    training = params["training"]
+    return training is not None and block is not None and len(block.seq) >= training["min_symbols"]
 
 
 def stored_report(report: dict) -> dict:
@@ -130,6 +145,9 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     # the quality model that suits the file, by trial on its first reads; a model file fixes the choice
     # (made on its sample), so that archives made with one model join
     if first is not None and "model" not in about:
+        quality_network = learned.qualities is not None if learned is not None else _trains(first, params)
+        if level > 1 and not quality_network:
+            params = with_coarse_qualities(params)
         params = base_quals.choose(params, first.seq, first.qual, first.lengths)
     if learned is None:
         learned, stats.untrained_because = learn(first, params)

@@ -3,6 +3,12 @@ read and how often the qualities have changed so far (the context fqzcomp_qual u
 
 Symbols are indices into the block's sorted alphabet of quality characters, so Phred+33, Phred+64 and
 binned qualities need no flag. Counts are integers; probabilities are counts / their integer total.
+
+That context has ~10^7 cells: in a small file most are seen a few times, and a file's first reads are
+coded from nearly flat counts. With params["coarse"] (format 3.1), counts in a coarse context (the
+previous quality, and a level of the one before) are mixed in, geometrically as in mixing.py, with
+weights chosen by how often the fine context has been seen: the coarse one learns at once and smooths
+the fine one's counts wherever they are few (it keeps a third of the weight even at 1,000 and more).
 """
 
 from __future__ import annotations
@@ -10,12 +16,21 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from . import mixing
+from .mixing import step_weights
+
 POSITION_BUCKETS = 128  # quality depends strongly on the cycle: keep positions apart up to 128
 CHANGE_BUCKETS = 8
 # Buckets of the number of quality changes so far in the read: 0, 1, 2, 3-4, 5-8, 9-16, 17-32, 33+.
 CHANGE_BUCKET = np.minimum(np.array([0, 1, 2] + [3] * 2 + [4] * 4 + [5] * 8 + [6] * 16 + [7], dtype=np.int64), 7)
 COUNT_INIT = 1
 MAX_COUNTS = 1 << 25  # 64 MiB of uint16 counters
+MIX_SETS = 12  # the coarse mixer's weight sets: the fine context seen 0, 1, 2-3, 4-7, ..., 1024 or more times
+# mixing.py's tables in narrower types (the same values: at most 2^16 and 16 bits in 1/256 bit), so they
+# stay in the cache
+LOG2 = mixing.LOG2.astype(np.int16)
+EXP2 = mixing.EXP2.astype(np.int32)
+MIX_START = 40000  # both weights' start (16.16 fixed point): the mix starts a little sharper than either
 
 
 def _levels(alphabet: int, buckets: int) -> np.ndarray:
@@ -33,6 +48,87 @@ def _contexts(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, lev
         position = min((row_offset[r] + step) >> position_shift, POSITION_BUCKETS - 1)
         ctx = (q1[r] * n2 + level2[q2[r]]) * n3 + level3[max(q2[r], q3[r])]
         contexts[r] = (position * inner + ctx) * CHANGE_BUCKETS + CHANGE_BUCKET[min(changes[r], n_changes)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _mixed(rows, alphabet, contexts, counts, totals, q1, q2, coarse_level2, coarse_n2, coarse, coarse_counts,
+           coarse_totals, increment, weights, sets, expected, freq, probabilities):
+    """Mix each row's fine and coarse counts (log2 p_mix = w_f log2 p_f + w_c log2 p_c + const, in 1/256
+    bit). Writes the integer frequencies (freq, for the LSTM's mixer) or, where freq is empty, their
+    exact quotients by their sum (probabilities); sets: each row's weight set, expected: the mean
+    log-probability of each predictor under the mix (for _learn_coarse)."""
+    k = alphabet
+    log_f = np.empty(k, dtype=np.int64)
+    log_c = np.empty(k, dtype=np.int64)
+    mixed = np.empty(k, dtype=np.int64)
+    for j in range(len(rows)):
+        r = rows[j]
+        fine = contexts[r]
+        c = q1[r] * coarse_n2 + coarse_level2[q2[r]]
+        coarse[r] = c
+        seen = (totals[fine] - COUNT_INIT * k) // increment
+        w = 0
+        while seen and w < MIX_SETS - 1:
+            seen >>= 1
+            w += 1
+        sets[j] = w
+        w_f, w_c = weights[w, 0], weights[w, 1]
+        norm_f, norm_c = LOG2[totals[fine]], LOG2[coarse_totals[c]]
+        top = np.int64(-(1 << 62))
+        for s in range(k):
+            log_f[s] = LOG2[counts[fine * k + s]] - norm_f
+            log_c[s] = LOG2[coarse_counts[c * k + s]] - norm_c
+            mixed[s] = (w_f * log_f[s] + w_c * log_c[s]) >> 16
+            top = max(top, mixed[s])
+        total = np.int64(0)
+        expect_f = np.int64(0)
+        expect_c = np.int64(0)
+        for s in range(k):
+            f = EXP2[min(top - mixed[s], len(EXP2) - 1)]
+            mixed[s] = f
+            total += f
+            expect_f += f * log_f[s]
+            expect_c += f * log_c[s]
+        expected[j, 0], expected[j, 1] = expect_f // total, expect_c // total
+        if len(freq):
+            for s in range(k):
+                freq[j, s] = mixed[s]
+        else:
+            for s in range(k):
+                probabilities[j, s] = mixed[s] / np.float64(total)
+
+
+@numba.njit(cache=True, nogil=True)
+def _learn_coarse(first_row, symbols, coded, alphabet, contexts, counts, totals, coarse, coarse_counts, coarse_totals,
+                  sets, expected, weights, rate):
+    """One gradient step per weight set along the chunk's mean gradient of the coding cost; before the
+    counts learn the chunk's symbols, so they are those _mixed read."""
+    gradient = np.zeros(weights.shape, dtype=np.int64)
+    seen = np.zeros(len(weights), dtype=np.int64)
+    for j in range(len(symbols)):
+        if not coded[j]:
+            continue
+        r, t = first_row + j, symbols[j]
+        fine, c = contexts[r], coarse[r]
+        gradient[sets[j], 0] += LOG2[counts[fine * alphabet + t]] - LOG2[totals[fine]] - expected[j, 0]
+        gradient[sets[j], 1] += LOG2[coarse_counts[c * alphabet + t]] - LOG2[coarse_totals[c]] - expected[j, 1]
+        seen[sets[j]] += 1
+    step_weights(weights, gradient, seen, rate)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _learn(counts, totals, ctx, alphabet, s, increment, total_limit):
+    """Count symbol s in context ctx, halving the context's counts when their total passes the limit."""
+    base = ctx * alphabet
+    counts[base + s] += increment
+    totals[ctx] += increment
+    if totals[ctx] > total_limit:
+        total = 0
+        for i in range(alphabet):
+            c = (np.int64(counts[base + i]) + 1) >> 1
+            counts[base + i] = c
+            total += c
+        totals[ctx] = total
 
 
 @numba.njit(cache=True, nogil=True)
@@ -59,21 +155,14 @@ def _probabilities(rows, contexts, counts, totals, alphabet):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, totals, contexts, increment, total_limit):
+def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, totals, contexts, increment, total_limit,
+            coarse, coarse_counts, coarse_totals):
     for j in range(len(symbols)):
         r = first_row + j
         s = symbols[j]
-        ctx = contexts[r]
-        base = ctx * alphabet
-        counts[base + s] += increment
-        totals[ctx] += increment
-        if totals[ctx] > total_limit:
-            total = 0
-            for i in range(alphabet):
-                c = (np.int64(counts[base + i]) + 1) >> 1
-                counts[base + i] = c
-                total += c
-            totals[ctx] = total
+        _learn(counts, totals, contexts[r], alphabet, s, increment, total_limit)
+        if len(coarse_totals):
+            _learn(coarse_counts, coarse_totals, coarse[r], alphabet, s, increment, total_limit)
         if s != q1[r]:
             changes[r] += 1
         q3[r] = q2[r]
@@ -124,6 +213,15 @@ class QualityModel:
         self.row_offsets_in_use = np.unique(row_offset)
         n_rows = len(row_offset)
         self.q1, self.q2, self.q3, self.changes, self.contexts = (np.zeros(n_rows, dtype=np.int64) for _ in range(5))
+        coarse = params.get("coarse")  # absent before format 3.1: no coarse context
+        self.coarse_rate = int(coarse["mixer_rate"]) if coarse else 0
+        self.coarse_level2 = _levels(alphabet, coarse["q2_levels"] if coarse else 1)
+        self.coarse_n2 = int(self.coarse_level2.max(initial=0)) + 1
+        n_coarse = alphabet * self.coarse_n2 if coarse else 0
+        self.coarse = np.zeros(n_rows if coarse else 0, dtype=np.int64)  # each row's coarse context
+        self.coarse_counts = np.full(n_coarse * alphabet, COUNT_INIT, dtype=np.uint16)
+        self.coarse_totals = np.full(n_coarse, COUNT_INIT * alphabet, dtype=np.int64)
+        self.coarse_weights = np.full((MIX_SETS, 2), MIX_START, dtype=np.int64)
 
     def _start_positions(self, step: int) -> None:
         """A step is coded at once, so a position seen for the first time would start from flat counts for
@@ -150,12 +248,25 @@ class QualityModel:
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
         _contexts(rows, step, self.alphabet, self.row_offset, self.q1, self.q2, self.q3, self.changes, self.level2,
                   self.level3, self.n2, self.n3, self.position_shift, self.contexts)
-        if self.lstm:
-            return _normalised(self.lstm.mix(step, rows, _counts(rows, self.contexts, self.counts, self.alphabet)))
-        return _probabilities(rows, self.contexts, self.counts, self.totals, self.alphabet)
+        if not len(self.coarse):
+            if self.lstm:
+                return _normalised(self.lstm.mix(step, rows, _counts(rows, self.contexts, self.counts, self.alphabet)))
+            return _probabilities(rows, self.contexts, self.counts, self.totals, self.alphabet)
+        n, k = len(rows), self.alphabet
+        freq = np.empty((n, k) if self.lstm else (0, k), dtype=np.int64)
+        probabilities = np.empty((0, k) if self.lstm else (n, k), dtype=np.float64)
+        self.sets, self.expected = np.empty(n, dtype=np.int64), np.empty((n, 2), dtype=np.int64)
+        _mixed(rows, k, self.contexts, self.counts, self.totals, self.q1, self.q2, self.coarse_level2, self.coarse_n2,
+               self.coarse, self.coarse_counts, self.coarse_totals, self.increment, self.coarse_weights, self.sets,
+               self.expected, freq, probabilities)
+        return _normalised(self.lstm.mix(step, rows, freq)) if self.lstm else probabilities
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
+        if len(self.coarse):
+            _learn_coarse(first_row, symbols, coded, self.alphabet, self.contexts, self.counts, self.totals, self.coarse,
+                          self.coarse_counts, self.coarse_totals, self.sets, self.expected, self.coarse_weights,
+                          self.coarse_rate)
         _update(first_row, symbols, coded, self.alphabet, self.q1, self.q2, self.q3, self.changes, self.counts, self.totals,
-                self.contexts, self.increment, self.total_limit)
+                self.contexts, self.increment, self.total_limit, self.coarse, self.coarse_counts, self.coarse_totals)
         if self.lstm:
             self.lstm.learn(symbols, coded)

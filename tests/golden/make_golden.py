@@ -1,7 +1,10 @@
-"""Makes the golden archives of the format lstmzip writes (3.0) in tests/golden/v3. Run once, by hand, when
-a format version is introduced: the files it wrote are committed and must decode exactly in every later
-version (test_golden.py). Never re-run it for a released version. The 1.0 files in v1 were made by this
-script as it was at commit e8aa435, the 2.0 files in v2 as it was at commit 300b0ec; they are never remade.
+"""Makes the golden archives of the format lstmzip writes (3.1) in tests/golden/v3.1. Run once, by hand,
+when a format version is introduced: the files it wrote are committed and must decode exactly in every
+later version (test_golden.py). Never re-run it for a released version. The 1.0 files in v1 were made by
+this script as it was at commit e8aa435, the 2.0 files in v2 as it was at commit 300b0ec, the 3.0 files in
+v3 at 7f6e23b; they are never remade. A minor version (3.1: the coarse quality context, which level 6
+uses where no quality network is trained) gets only the archives its change reaches: odd_cases, pair and
+two_members (its level-6 member).
 
 Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
@@ -28,7 +31,8 @@ from lstmzip.errors import ModelFileError
 from lstmzip.fastq import read_blocks
 from lstmzip.networks import Learned
 
-HERE = Path(__file__).parent / f"v{container.VERSION[0]}"
+MAJOR, MINOR = container.VERSION
+HERE = Path(__file__).parent / (f"v{MAJOR}" if MINOR == 0 else f"v{MAJOR}.{MINOR}")
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 MTIME = 1_700_000_000
 
@@ -68,10 +72,11 @@ def main() -> None:
     HERE.mkdir(exist_ok=True)
 
     hiseqx = b"".join(records("hiseqx_151", 200))
-    (HERE / "hiseqx_200.fq").write_bytes(hiseqx)
-    # level 1 in one block, and several blocks with both learned networks
-    (HERE / "hiseqx_200.level1.lz").write_bytes(compress(hiseqx, 1))
-    (HERE / "hiseqx_200.level6_lstm.lz").write_bytes(compress(hiseqx, 6, learned, block_bytes=20_000))
+    if MINOR == 0:
+        (HERE / "hiseqx_200.fq").write_bytes(hiseqx)
+        # level 1 in one block, and several blocks with both learned networks
+        (HERE / "hiseqx_200.level1.lz").write_bytes(compress(hiseqx, 1))
+        (HERE / "hiseqx_200.level6_lstm.lz").write_bytes(compress(hiseqx, 6, learned, block_bytes=20_000))
 
     # every odd case: CRLF, lowercase, an empty read, a '+name' line, Phred+64 with dots, no final newline
     cases = records("hiseq_phred64_dots", 20)
@@ -104,6 +109,12 @@ def main() -> None:
     first_member = compress(one, 1, block_bytes=9_000)
     members = first_member + compress(two, 6)
     (HERE / "two_members.level1_level6.lz").write_bytes(members)
+    if MINOR == 0:
+        earlier_features(learned, hiseqx, members, first_member, mates)
+
+
+def earlier_features(learned: Learned, hiseqx: bytes, members: bytes, first_member: bytes, mates) -> None:
+    """The archives of a major version whose models a minor one leaves as they are."""
 
     # models since 2.0: reads of a sorted export (match model, interleaved rows, both networks) and nanopore
     # reads (their qualities in a context of the bases), with N and lowercase among the bases
