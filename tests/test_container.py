@@ -79,7 +79,7 @@ def test_header_json_is_deflated_with_the_dictionary_of_the_format(small):
     assert (major, archive[5]) == container.VERSION == (3, 1)
     assert struct.unpack_from("<I", archive, 8)[0] < len(payload) // 8  # about 40 bytes of 640
     assert json.loads(payload)["params"] == levels.params_for_level(6) | {"qualities": json.loads(payload)[
-        "params"]["qualities"]}  # the quality context is chosen per input
+        "params"]["qualities"], "lengths_from_names": True}  # the quality context is chosen per input
     deflated = container.deflate_header(payload)
     assert seal(payload, models, blocks, statistics, 3) == archive
     for stored in (deflated[:-1], deflated + b"\0", b"\xff" + deflated[1:], b""):
@@ -215,7 +215,7 @@ def _largest_claim(records: int) -> bytes:
     raw_size = levels.MAX_BLOCK_BYTES + MAX_RECORD_BYTES
     length = raw_size // 2 // records
     layout = packing.join_sections([packing.compress(bytes(records)), packing.compress(b""), b"\x01"])
-    streams = [layout, packing.pack_ints(np.full(records, length)), encode_names([b"r"] * records),
+    streams = [layout, bytes([0]) + packing.pack_ints(np.full(records, length)), encode_names([b"r"] * records),
                *blocks[0][4][3:]]
     return seal(payload, models, [[records, raw_size, records * length, blocks[0][3], streams]])
 

@@ -35,9 +35,9 @@ def test_damaged_golden_archive_is_refused(archive):
 def test_golden_files_exist():
     assert {p.parent.name for p in ARCHIVES} == {"v1", "v2", "v3", "v3.1"}
     assert container.VERSION == (3, 1)  # the version written has its golden files
-    # 3.1 (the coarse quality context) has the archives whose models it changes
+    # 3.1 (the coarse quality context, lengths from the names) has the archives that show its change
     assert {p.name for p in ARCHIVES if p.parent.name == "v3.1"} == {
-        "odd_cases.level6.lz", "pair.level6.lz", "two_members.level1_level6.lz"}
+        "odd_cases.level6.lz", "pair.level6.lz", "two_members.level1_level6.lz", "trimmed.level6.lz"}
     for version in SINCE_2:
         assert {p.name for p in ARCHIVES if p.parent.name == version} == {
             "hiseqx_200.level1.lz", "hiseqx_200.level6_lstm.lz", "odd_cases.level6.lz", "pair.level6.lz",

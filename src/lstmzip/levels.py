@@ -95,6 +95,8 @@ def check_params(params) -> dict:
         _int(params["block_bytes"], 1, MAX_BLOCK_BYTES)
         _int(params["row_width"], 1, 1 << 16)
         _int(params.get("row_order", IN_FILE_ORDER), IN_FILE_ORDER, INTERLEAVED)  # absent in 1.0
+        if type(params.get("lengths_from_names", False)) is not bool:  # absent before 3.1: plain lengths
+            raise CorruptArchiveError("archive header has invalid model parameters")
         bases = params["bases"]
         n = len(bases["orders"])
         _int(n, 1, 16)

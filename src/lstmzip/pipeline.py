@@ -56,7 +56,7 @@ def _encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm,
 def _encode_block(pool, block: Block, params: dict, learned: Learned) -> list:
     return [
         pool.submit(streams.encode_layout, block),
-        pool.submit(streams.encode_lengths, block.lengths),
+        pool.submit(streams.encode_lengths, block.lengths, block.names if params.get("lengths_from_names") else None),
         pool.submit(encode_names, block.names),
         pool.submit(_encode_bases, block.seq, block.lengths, params, learned.bases),
         pool.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
@@ -144,6 +144,9 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     first = next(blocks, None)
     # the quality model that suits the file, by trial on its first reads; a model file fixes the choice
     # (made on its sample), so that archives made with one model join
+    # lengths.py (3.1): how the lengths stream is stored, not a model's choice, so archives made with a
+    # model file have it too (and join with each other, though not with those of lstmzip before 3.1)
+    params = dict(params, lengths_from_names=True)
     if first is not None and "model" not in about:
         quality_network = learned.qualities is not None if learned is not None else _trains(first, params)
         if level > 1 and not quality_network:
@@ -195,8 +198,9 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
 
 
 def _decode_tasks(pool, parts: list[bytes], lengths: np.ndarray, params: dict, learned: Learned,
-                  info: container.BlockInfo, threads: int) -> list:
-    names = pool.submit(decode_names, parts[2], info.records, info.raw_size)
+                  info: container.BlockInfo, threads: int, names=None) -> list:
+    """names: the names' task, where the lengths needed them first."""
+    names = names or pool.submit(decode_names, parts[2], info.records, info.raw_size)
     if learned.qualities or streams.quality_context_needs_bases(params):
         # the quality network (or model) reads the bases: one task, which decodes both in step
         return [names, pool.submit(streams.decode_bases_and_qualities, parts[3], parts[4], lengths, params,
@@ -303,14 +307,21 @@ def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]
         for member, number, info, parts in stored:
             try:
                 layout, plus_texts, final = streams.decode_layout(parts[0], info.records, info.raw_size, member.paired)
-                lengths = streams.decode_lengths(parts[1], info.records, info.raw_size)
+                names = None  # the names' task, where the lengths follow from the names
+                if member.params.get("lengths_from_names"):
+                    names = workers.InProcess().submit(decode_names, parts[2], info.records, info.raw_size)
+                lengths = streams.decode_lengths(parts[1], info.records, info.raw_size, names and names.get)
                 if int(lengths.sum()) != info.bases:
                     raise CorruptArchiveError("read lengths do not match the block header")
             except CorruptArchiveError as error:
                 raise member.error(CorruptArchiveError(f"block {number}: {error}")) from None
+            except MemoryError:
+                raise  # this machine's limit, not the archive's fault
+            except Exception as error:  # a damaged names stream that slipped past its checks
+                raise member.error(CorruptArchiveError(f"block {number} is corrupt ({type(error).__name__})")) from None
             for key, part in zip(container.STREAM_NAMES, parts):
                 stats.stream_bytes[key] += len(part)
-            tasks = _decode_tasks(pool, parts, lengths, member.params, member.learned, info, workers.count(threads))
+            tasks = _decode_tasks(pool, parts, lengths, member.params, member.learned, info, workers.count(threads), names)
             pending.append((member, number, info, layout, plus_texts, final, lengths, tasks))
             while len(pending) > depth:
                 yield finish_one()

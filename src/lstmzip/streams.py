@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from . import coder, packing
+from . import lengths as read_lengths
 from .base_quals import BaseContextQualityModel
 from .bases import BaseModel
 from .costs import Costs
@@ -49,12 +50,15 @@ def decode_layout(data: bytes, records: int, raw_size: int, paired: bool = False
     return layout, plus_texts, final[0]
 
 
-def encode_lengths(lengths: np.ndarray) -> bytes:
-    return packing.pack_ints(lengths)
+def encode_lengths(lengths: np.ndarray, names: list[bytes] | None = None) -> bytes:
+    """names: the block's, where the stream may take the lengths from them (params["lengths_from_names"],
+    format 3.1: lengths.py); None: the lengths alone, as before."""
+    return packing.pack_ints(lengths) if names is None else read_lengths.encode(lengths, names)
 
 
-def decode_lengths(data: bytes, records: int, raw_size: int) -> np.ndarray:
-    lengths = packing.unpack_ints(data, records)
+def decode_lengths(data: bytes, records: int, raw_size: int, names=None) -> np.ndarray:
+    """names(): the block's names, where the stream is of params["lengths_from_names"]; None: before."""
+    lengths = packing.unpack_ints(data, records) if names is None else read_lengths.decode(data, records, names)
     if (lengths < 0).any() or 2 * int(lengths.sum()) > raw_size:
         raise CorruptArchiveError("read lengths do not match the block size")
     return lengths

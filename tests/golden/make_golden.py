@@ -2,9 +2,10 @@
 when a format version is introduced: the files it wrote are committed and must decode exactly in every
 later version (test_golden.py). Never re-run it for a released version. The 1.0 files in v1 were made by
 this script as it was at commit e8aa435, the 2.0 files in v2 as it was at commit 300b0ec, the 3.0 files in
-v3 at 7f6e23b; they are never remade. A minor version (3.1: the coarse quality context, which level 6
-uses where no quality network is trained) gets only the archives its change reaches: odd_cases, pair and
-two_members (its level-6 member).
+v3 at 7f6e23b; they are never remade. A minor version gets the archives that show its change, not the
+whole set: 3.1 (the coarse quality context, which level 6 uses where no quality network is trained, and
+the lengths stream's mode byte, every member having one) has odd_cases, pair, two_members and trimmed
+(lengths that follow from the names).
 
 Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
@@ -26,7 +27,7 @@ import struct
 import sys
 from pathlib import Path
 
-from lstmzip import container, joining, levels, modelfile, pairs, pipeline, splitting
+from lstmzip import container, joining, lengths, levels, modelfile, pairs, pipeline, splitting
 from lstmzip.errors import ModelFileError
 from lstmzip.fastq import read_blocks
 from lstmzip.networks import Learned
@@ -109,6 +110,17 @@ def main() -> None:
     first_member = compress(one, 1, block_bytes=9_000)
     members = first_member + compress(two, 6)
     (HERE / "two_members.level1_level6.lz").write_bytes(members)
+
+    # since 3.1: read lengths that follow from the names (' trim=N' on reads cut from 100 bases)
+    trimmed = b"".join(records("ga2_ecoli", 1000, skip=100))
+    (HERE / "trimmed.fq").write_bytes(trimmed)
+    archive = compress(trimmed, 6, block_bytes=120_000)
+    f = io.BytesIO(archive)
+    header, _, header_size = container.read_header(f)
+    stored = [streams for _, streams in container.read_blocks(f, header["params"], header_size)]
+    if len(stored) < 2 or any(streams[1][0] != lengths.FROM_NAMES for streams in stored):
+        raise SystemExit("the trimmed reads' lengths do not follow from their names")
+    (HERE / "trimmed.level6.lz").write_bytes(archive)
     if MINOR == 0:
         earlier_features(learned, hiseqx, members, first_member, mates)
 
