@@ -82,16 +82,18 @@ def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list], tuple | Non
 
 
 def seal(payload: bytes, models: bytes, blocks: list[list], statistics: tuple | None = None,
-         major: int = container.VERSION[0], stored: bytes | None = None) -> bytes:
+         major: int = container.VERSION[0], stored: bytes | None = None, minor: int | None = None) -> bytes:
     """An archive whose every checksum, index entry and footer field is valid again. payload: the header
-    JSON as text (deflated for a version that stores it so), or stored: the header's bytes as they are."""
+    JSON as text (deflated for a version that stores it so), or stored: the header's bytes as they are.
+    minor: by default the one written of that major version."""
     if stored is None:
         stored = container.deflate_header(payload) if major >= 3 else payload
     out = io.BytesIO()
     writer = container.ArchiveWriter(out, {})  # for its blocks, index and footer; its header is replaced
     out.seek(0)
     out.truncate()
-    minor = container.VERSION[1] if major == container.VERSION[0] else 0  # the minor version written of the major
+    if minor is None:
+        minor = container.VERSION[1] if major == container.VERSION[0] else 0
     head = container._HEAD.pack(container.MAGIC, major, minor, 0, len(stored)) + stored
     head += struct.pack("<I", len(models)) + models
     writer.offset = 0

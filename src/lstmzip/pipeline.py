@@ -309,14 +309,14 @@ def decode(stored: Iterator[tuple[Member, int, container.BlockInfo, list[bytes]]
                 layout, plus_texts, final = streams.decode_layout(parts[0], info.records, info.raw_size, member.paired)
                 names = None  # the names' task, where the lengths follow from the names
                 if member.params.get("lengths_from_names"):
-                    names = workers.InProcess().submit(decode_names, parts[2], info.records, info.raw_size)
+                    names = pool.submit(decode_names, parts[2], info.records, info.raw_size)
                 lengths = streams.decode_lengths(parts[1], info.records, info.raw_size, names and names.get)
                 if int(lengths.sum()) != info.bases:
                     raise CorruptArchiveError("read lengths do not match the block header")
             except CorruptArchiveError as error:
                 raise member.error(CorruptArchiveError(f"block {number}: {error}")) from None
-            except MemoryError:
-                raise  # this machine's limit, not the archive's fault
+            except (workers.WorkerDied, MemoryError):
+                raise  # this machine's trouble or limit, not the archive's fault
             except Exception as error:  # a damaged names stream that slipped past its checks
                 raise member.error(CorruptArchiveError(f"block {number} is corrupt ({type(error).__name__})")) from None
             for key, part in zip(container.STREAM_NAMES, parts):
