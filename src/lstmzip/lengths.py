@@ -42,12 +42,9 @@ def token_numbers(names: list[bytes], token: int) -> np.ndarray:
 
 
 def _numbers(names: list[bytes]) -> np.ndarray:
-    """(names, MAX_TOKEN): the number ending each of a name's first tokens, 0 where there is none."""
-    out = np.zeros((len(names), MAX_TOKEN), dtype=np.int64)
-    for i, name in enumerate(names):
-        for j, token in enumerate(_TOKEN.findall(name)[:MAX_TOKEN]):
-            out[i, j] = _number(token)
-    return out
+    """(names, MAX_TOKEN): the number ending each of a name's first tokens, 0 where there is none (for
+    the trial's few names only)."""
+    return np.stack([token_numbers(names, token) for token in range(MAX_TOKEN)], axis=1)
 
 
 def _best_rule(lengths: np.ndarray, numbers: np.ndarray) -> tuple[int, int, int, int] | None:

@@ -142,11 +142,11 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     started = time.monotonic()
     blocks = iter(blocks)
     first = next(blocks, None)
-    # the quality model that suits the file, by trial on its first reads; a model file fixes the choice
-    # (made on its sample), so that archives made with one model join
     # lengths.py (3.1): how the lengths stream is stored, not a model's choice, so archives made with a
     # model file have it too (and join with each other, though not with those of lstmzip before 3.1)
     params = dict(params, lengths_from_names=True)
+    # the quality model that suits the file, by trial on its first reads; a model file fixes the choice
+    # (made on its sample), so that archives made with one model join
     if first is not None and "model" not in about:
         quality_network = learned.qualities is not None if learned is not None else _trains(first, params)
         if level > 1 and not quality_network:
