@@ -32,24 +32,30 @@ def with_base_context(context=base_quals.CANDIDATE, level=6) -> dict:
     return levels.check_params(params)
 
 
-@pytest.mark.parametrize("context", [base_quals.CANDIDATE, {"bases": 0, "run_levels": 1, "q2_levels": 1},
-                                     {"bases": 3, "run_levels": 8, "q2_levels": 16}])
+@pytest.mark.parametrize("context", [base_quals.CANDIDATE, base_quals.MIXED_CANDIDATE,
+                                     {"bases": 0, "run_levels": 1, "q2_levels": 1},
+                                     {"bases": 3, "run_levels": 8, "q2_levels": 16},
+                                     {"bases": 1, "run_levels": 2, "q2_levels": 2, "ahead": 1},
+                                     {"bases": 0, "run_levels": 1, "q2_levels": 1,
+                                      "coarse": {"bases": 0, "mixer_rate": 4096}}])
 def test_qualities_round_trip_with_a_base_context(nanopore, context):
     block = block_of(nanopore)
     params = with_base_context(context)
     data = streams.encode_qualities(block.qual, block.lengths, params, None, block.seq)
     bases = streams.encode_bases(block.seq, block.lengths, params)
-    for threads in (1, 2):  # one after the other, and the qualities a step behind the bases in a thread
+    for threads in (1, 2):  # one after the other, and the qualities behind the bases in a thread
         seq, qual = streams.decode_bases_and_qualities(bases, data, block.lengths, params, None, None, threads)
         assert seq.tobytes() == block.seq.tobytes() and qual.tobytes() == block.qual.tobytes()
 
 
-def test_the_widest_alphabet_fits_the_counts(nanopore):
+@pytest.mark.parametrize("coarse", [None, {"bases": 1, "mixer_rate": 4}])
+def test_the_widest_alphabet_fits_the_counts(nanopore, coarse):
     """94 quality characters with the largest context: the model takes fewer levels instead."""
     block = block_of(nanopore)
     rng = np.random.default_rng(1)
     qual = rng.integers(33, 127, len(block.qual), dtype=np.uint8)
-    params = with_base_context({"bases": 3, "run_levels": 8, "q2_levels": 16})
+    context = {"bases": 3, "run_levels": 8, "q2_levels": 16}
+    params = with_base_context(context | {"ahead": 1, "coarse": coarse} if coarse else context)
     data = streams.encode_qualities(qual, block.lengths, params, None, block.seq)
     codes = streams._known_base_codes(block.seq, streams._rows(block.lengths, params))
     assert streams.decode_qualities(data, block.lengths, params, None, codes).tobytes() == qual.tobytes()
@@ -57,27 +63,46 @@ def test_the_widest_alphabet_fits_the_counts(nanopore):
 
 def test_nanopore_qualities_are_smaller_with_the_bases(nanopore):
     block = block_of(nanopore)
-    plain = levels.params_for_level(6)
-    assert len(streams.encode_qualities(block.qual, block.lengths, with_base_context(), None, block.seq)) < \
-        0.98 * len(streams.encode_qualities(block.qual, block.lengths, plain, None, block.seq))
+
+    def size(params):
+        return len(streams.encode_qualities(block.qual, block.lengths, params, None, block.seq))
+
+    plain = size(levels.params_for_level(6))
+    assert size(with_base_context()) < 0.98 * plain
+    # 3.2: the base ahead and the coarse mix (2.4 % on the whole of ont_seqkit)
+    assert size(with_base_context(base_quals.MIXED_CANDIDATE)) < 0.99 * size(with_base_context())
 
 
-def test_compression_chooses_the_base_context_where_it_pays(nanopore):
+@pytest.mark.parametrize("mixed", [False, True])
+def test_compression_chooses_the_base_context_where_it_pays(nanopore, mixed):
     params = levels.params_for_level(6)
     block = block_of(nanopore)
-    assert base_quals.choose(params, block.seq, block.qual, block.lengths)["qualities"]["base_context"] == \
-        base_quals.CANDIDATE
+    chosen = base_quals.choose(params, block.seq, block.qual, block.lengths, mixed)["qualities"]["base_context"]
+    assert chosen == (base_quals.MIXED_CANDIDATE if mixed else base_quals.CANDIDATE)
     illumina = block_of(fastq(corpus_records("hiseqx_151", 2000)))
-    assert "base_context" not in base_quals.choose(params, illumina.seq, illumina.qual, illumina.lengths)["qualities"]
+    assert "base_context" not in base_quals.choose(params, illumina.seq, illumina.qual, illumina.lengths,
+                                                   mixed)["qualities"]
     assert "base_context" not in params["qualities"]  # the level's own parameters are left as they are
 
 
-def test_whole_archives_with_a_base_context_round_trip(nanopore):
-    archive = compress_bytes(nanopore, level=1)
+@pytest.mark.parametrize("level, context", [(1, base_quals.CANDIDATE), (6, base_quals.MIXED_CANDIDATE)])
+def test_whole_archives_with_a_base_context_round_trip(nanopore, level, context):
+    archive = compress_bytes(nanopore, level=level)
     header, _, _ = container.read_header(io.BytesIO(archive))
-    assert header["params"]["qualities"]["base_context"] == base_quals.CANDIDATE
+    assert header["params"]["qualities"]["base_context"] == context
     assert decompress_bytes(archive) == nanopore
     assert decompress_bytes(archive, threads=2) == nanopore
+
+
+def test_a_damaged_base_stream_fails_the_quality_decoder_waiting_ahead(nanopore):
+    """The quality decoder waits for the base a step ahead: where the bases cannot be decoded, it stops
+    with their error, whichever step it was waiting for."""
+    block = block_of(nanopore)
+    params = with_base_context(base_quals.MIXED_CANDIDATE)
+    data = streams.encode_qualities(block.qual, block.lengths, params, None, block.seq)
+    bases = streams.encode_bases(block.seq, block.lengths, params)
+    with pytest.raises(CorruptArchiveError):
+        streams.decode_bases_and_qualities(bases[: len(bases) // 2], data, block.lengths, params, None, None, 2)
 
 
 @pytest.mark.parametrize("change", [
@@ -89,6 +114,12 @@ def test_whole_archives_with_a_base_context_round_trip(nanopore):
     lambda c: c.update(q2_levels=2.0),
     lambda c: c.update(other=1),
     lambda c: c.pop("bases"),
+    lambda c: c.update(ahead=2),
+    lambda c: c.update(ahead=True),
+    lambda c: c.update(coarse={"bases": 2, "mixer_rate": 4}),
+    lambda c: c.update(coarse={"bases": 1, "mixer_rate": 4097}),
+    lambda c: c.update(coarse={"bases": 1}),
+    lambda c: c.update(coarse=[1, 4]),
 ])
 def test_crafted_base_context_parameters_are_refused(change):
     params = copy.deepcopy(with_base_context())

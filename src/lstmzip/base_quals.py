@@ -4,10 +4,15 @@ homopolymer run that ends there.
 
 Nanopore quality follows the bases under the pore (ENANO and CoLoRd use the bases around the position,
 fqxv the homopolymer run) far more than the cycle, which the fqzcomp-like model (quals.py) spends its
-context on. Only bases up to the position are used: the quality decoder runs a step behind the base
-decoder (streams.DecodedBases), and later bases would make it wait for the whole block. With wide
-alphabets most contexts are rare, so a context seen for the first time starts from the counts of its
-previous quality alone (halved), which are always learnt as well.
+context on. The quality decoder runs beside the base decoder (streams.DecodedBases), a step behind it;
+since format 3.2 context["ahead"] = 1 adds the base after the position, and the quality decoder runs two
+steps behind (bases further ahead would make it wait longer, and coded ONT's qualities larger).
+
+With wide alphabets most contexts are rare. Before 3.2, a context seen for the first time starts from the
+counts of its previous quality alone (halved), which are always learnt as well. Since 3.2,
+context["coarse"] mixes those coarse counts (by the previous quality and, with coarse["bases"] = 1, the
+base at the position) into the fine ones at every symbol, as quals.py does (quals.CoarseMix): on
+ont_seqkit that and the base ahead code the qualities 2.4 % smaller than the 3.0 context.
 
 Symbols are indices into the block's sorted alphabet of quality characters; counts are integers and
 probabilities are counts / their integer total, as in quals.py.
@@ -18,33 +23,36 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from . import quals
 from .quals import COUNT_INIT, MAX_COUNTS, _levels
+from .rows import Rows
 
 BASE_VALUES = 5  # A C G T, or another character (or before the read)
 INHERIT_SHIFT = 1  # a new context starts from its parent's counts divided by 2
 
 
 @numba.njit(cache=True, nogil=True)
-def _predict(rows, alphabet, q1, q2, level2, n2, bases, n_bases, run, run_levels, counts, totals, parents,
-             parent_totals, contexts, out):
-    """out: the context's integer counts (each >= 1) for each row."""
+def _contexts(rows, alphabet, q1, q2, level2, n2, bases, n_bases, ahead, next_base, run, run_levels, coarse_bases,
+              counts, totals, parents, contexts, coarse):
+    """Each row's fine context (contexts) and coarse one (coarse); a fine context seen for the first time
+    (total 0, before 3.2) starts from its coarse context's counts."""
     base_contexts = BASE_VALUES ** n_bases
     for j in range(len(rows)):
         r = rows[j]
-        ctx = ((q1[r] * n2 + level2[q2[r]]) * base_contexts + bases[r] % base_contexts) * run_levels
-        ctx += min(run[r], run_levels) - 1
+        ctx = (q1[r] * n2 + level2[q2[r]]) * base_contexts + bases[r] % base_contexts
+        if ahead:
+            ctx = ctx * BASE_VALUES + next_base[r]
+        ctx = ctx * run_levels + min(run[r], run_levels) - 1
         contexts[r] = ctx
-        base = ctx * alphabet
-        if totals[ctx] == 0:  # first seen: start from what its previous quality alone has learnt
-            parent = q1[r] * alphabet
+        parent = q1[r] * BASE_VALUES + bases[r] % BASE_VALUES if coarse_bases else q1[r]
+        coarse[r] = parent
+        if totals[ctx] == 0:
             total = 0
             for s in range(alphabet):
-                c = max(COUNT_INIT, parents[parent + s] >> INHERIT_SHIFT)
-                counts[base + s] = c
+                c = max(COUNT_INIT, parents[parent * alphabet + s] >> INHERIT_SHIFT)
+                counts[ctx * alphabet + s] = c
                 total += c
             totals[ctx] = total
-        for s in range(alphabet):
-            out[j, s] = counts[base + s]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -59,7 +67,7 @@ def _halve(counts, base, alphabet):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(first_row, symbols, alphabet, q1, q2, counts, totals, parents, parent_totals, contexts, increment,
+def _update(first_row, symbols, alphabet, q1, q2, counts, totals, parents, parent_totals, contexts, coarse, increment,
             total_limit):
     for j in range(len(symbols)):
         r = first_row + j
@@ -69,7 +77,7 @@ def _update(first_row, symbols, alphabet, q1, q2, counts, totals, parents, paren
         totals[ctx] += increment
         if totals[ctx] > total_limit:
             totals[ctx] = _halve(counts, ctx * alphabet, alphabet)
-        parent = q1[r]
+        parent = coarse[r]
         parents[parent * alphabet + s] += increment
         parent_totals[parent] += increment
         if parent_totals[parent] > total_limit:
@@ -96,16 +104,20 @@ def _see_bases(step, codes, bases, run):
 class BaseContextQualityModel:
     """A stepped predictor (see coder.py) for quality symbol indices 0..alphabet-1, with the interface of
     quals.QualityModel (an LSTM, if set, is mixed in the same way). base_codes(step, live): the codes of
-    the bases at this step of rows 0..live-1."""
+    the bases at this step of rows 0..live-1 (rows.live(step) of them live)."""
 
-    def __init__(self, params: dict, alphabet: int, n_rows: int, base_codes):
-        self.alphabet, self.base_codes = alphabet, base_codes
+    def __init__(self, params: dict, alphabet: int, rows: Rows, base_codes):
+        self.alphabet, self.rows, self.base_codes = alphabet, rows, base_codes
         self.lstm = None  # a learning.QualityLSTMRun, set by the caller
         self.position_shift = 7  # the LSTM mixer's position sets (set_shift = position_shift + 3): by 1024
         self.increment, self.total_limit = int(params["increment"]), int(params["total_limit"])
         context = params["base_context"]
         self.n_bases, self.run_levels = int(context["bases"]), int(context["run_levels"])
         q2_levels = int(context["q2_levels"])
+        self.ahead = int(context.get("ahead", 0))  # absent before 3.2, as is coarse
+        coarse = context.get("coarse")
+        self.mix = quals.CoarseMix(int(coarse["mixer_rate"])) if coarse else None
+        self.coarse_bases = int(coarse["bases"]) if coarse else 0
         # wide alphabets keep fewer levels of the quality before, then fewer run lengths, then fewer bases
         while self._contexts(q2_levels) * alphabet > MAX_COUNTS:
             if q2_levels > 1:
@@ -117,45 +129,69 @@ class BaseContextQualityModel:
         self.level2 = _levels(alphabet, q2_levels)
         self.n2 = int(self.level2.max(initial=0)) + 1
         n_contexts = self._contexts(self.n2)
-        self.counts = np.zeros(n_contexts * alphabet, dtype=np.uint16)  # filled when a context is first seen
-        self.totals = np.zeros(n_contexts, dtype=np.int64)  # 0 = not seen yet
-        self.parents = np.full(alphabet * alphabet, COUNT_INIT, dtype=np.uint16)  # by previous quality
-        self.parent_totals = np.full(alphabet, COUNT_INIT * alphabet, dtype=np.int64)
-        self.q1, self.q2, self.contexts, self.bases, self.run = (np.zeros(n_rows, dtype=np.int64) for _ in range(5))
+        if self.mix:  # flat counts, mixed with the coarse ones
+            self.counts = np.full(n_contexts * alphabet, COUNT_INIT, dtype=np.uint16)
+            self.totals = np.full(n_contexts, COUNT_INIT * alphabet, dtype=np.int64)
+        else:  # filled from the coarse counts when a context is first seen
+            self.counts = np.zeros(n_contexts * alphabet, dtype=np.uint16)
+            self.totals = np.zeros(n_contexts, dtype=np.int64)  # 0 = not seen yet
+        n_coarse = alphabet * BASE_VALUES ** self.coarse_bases
+        self.parents = np.full(n_coarse * alphabet, COUNT_INIT, dtype=np.uint16)
+        self.parent_totals = np.full(n_coarse, COUNT_INIT * alphabet, dtype=np.int64)
+        self.q1, self.q2, self.contexts, self.coarse, self.bases, self.run, self.next_base = (
+            np.zeros(rows.n_rows, dtype=np.int64) for _ in range(7))
 
     def _contexts(self, q2_levels: int) -> int:
-        return self.alphabet * q2_levels * BASE_VALUES ** self.n_bases * self.run_levels
+        return self.alphabet * q2_levels * BASE_VALUES ** (self.n_bases + self.ahead) * self.run_levels
 
     def begin_step(self, step: int, live: int) -> None:
         _see_bases(step, self.base_codes(step, live), self.bases, self.run)
+        if self.ahead:
+            self.next_base[:live] = 4  # after the row's end
+            if step + 1 < self.rows.steps:
+                after = self.rows.live(step + 1)
+                self.next_base[:after] = self.base_codes(step + 1, after)
         if self.lstm:
             self.lstm.begin_step(step, live, self.q1)
 
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
-        freq = np.empty((len(rows), self.alphabet), dtype=np.int64)
-        _predict(rows, self.alphabet, self.q1, self.q2, self.level2, self.n2, self.bases, self.n_bases, self.run,
-                 self.run_levels, self.counts, self.totals, self.parents, self.parent_totals, self.contexts, freq)
-        if self.lstm:
-            freq = self.lstm.mix(step, rows, freq)
-        return freq / freq.sum(axis=1, keepdims=True, dtype=np.float64)
+        _contexts(rows, self.alphabet, self.q1, self.q2, self.level2, self.n2, self.bases, self.n_bases, self.ahead,
+                  self.next_base, self.run, self.run_levels, self.coarse_bases, self.counts, self.totals, self.parents,
+                  self.contexts, self.coarse)
+        if self.mix:
+            return self.mix.predict(step, rows, self.alphabet, self.increment, self._fine(), self._coarse(), self.lstm)
+        freq = quals._counts(rows, self.contexts, self.counts, self.alphabet)
+        return quals._normalised(self.lstm.mix(step, rows, freq) if self.lstm else freq)
+
+    def _fine(self) -> tuple:
+        return self.contexts, self.counts, self.totals
+
+    def _coarse(self) -> tuple:
+        return self.coarse, self.parents, self.parent_totals
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
+        if self.mix:
+            self.mix.learn(first_row, symbols, coded, self.alphabet, self._fine(), self._coarse())
         _update(first_row, symbols, self.alphabet, self.q1, self.q2, self.counts, self.totals, self.parents,
-                self.parent_totals, self.contexts, self.increment, self.total_limit)
+                self.parent_totals, self.contexts, self.coarse, self.increment, self.total_limit)
         if self.lstm:
             self.lstm.learn(symbols, coded)
 
 
 # ---------------------------------------------------------------- choosing it (compression only)
 
-CANDIDATE = {"bases": 2, "run_levels": 4, "q2_levels": 1}
+CANDIDATE = {"bases": 2, "run_levels": 4, "q2_levels": 1}  # at level 1 (the fastest)
+# from level 2 (format 3.2): three bases before, one after, mixed with counts by the previous quality and
+# the base (on ont_seqkit, 2.4 % smaller than CANDIDATE, and 1.7 times its time)
+MIXED_CANDIDATE = {"bases": 3, "run_levels": 4, "q2_levels": 1, "ahead": 1, "coarse": {"bases": 1, "mixer_rate": 4}}
 TRIAL_SYMBOLS = 1 << 19  # the first reads of the first block, up to this many qualities
 TRIAL_GAIN = 0.99  # the base context must code the sample at least 1 % smaller
 
 
-def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray) -> dict:
-    """params with the base context for the qualities if it codes the first reads of the (first) block
-    smaller than the fqzcomp-like context, else params as they are. Deterministic: by coded sizes."""
+def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, mixed: bool) -> dict:
+    """params with the base context for the qualities (MIXED_CANDIDATE if mixed, else CANDIDATE) if it
+    codes the first reads of the (first) block smaller than the fqzcomp-like context, else params as they
+    are. Deterministic: by coded sizes."""
     from . import streams
 
     reads = int(np.searchsorted(np.cumsum(lengths), TRIAL_SYMBOLS)) + 1
@@ -164,7 +200,7 @@ def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray)
     if len(np.unique(qual)) < 2:
         return params
     fine = {key: value for key, value in params["qualities"].items() if key != "coarse"}  # quals.py's alone
-    with_bases = dict(params, qualities=dict(fine, base_context=CANDIDATE))
+    with_bases = dict(params, qualities=dict(fine, base_context=MIXED_CANDIDATE if mixed else CANDIDATE))
     if len(streams.encode_qualities(qual, lengths, with_bases, None, seq)) < \
             TRIAL_GAIN * len(streams.encode_qualities(qual, lengths, params, None, seq)):
         return with_bases

@@ -1,11 +1,12 @@
-"""The archive container, version 3.1 (docs/FORMAT.md is the specification); reads 1.x, 2.x and 3.x.
+"""The archive container, version 3.2 (docs/FORMAT.md is the specification); reads 1.x, 2.x and 3.x.
 
 A file is one or more members, each header | block* | statistics? | index | footer (as `cat a.lz b.lz`
 makes). All integers little-endian. Every part carries a CRC32; each block also carries the xxh64 of its
 decoded bytes. Readers check every size against sane maxima and against what remains before reading or
 allocating. Readers accept versions 1.x (a 1.0 member is a 2.0 member without a statistics section),
 2.x and 3.x (a 3.0 member is a 2.0 member whose header JSON is deflated; 3.1 adds two model parameters,
-the coarse quality context and lengths from the names, which the container does not see).
+the coarse quality context and lengths from the names, 3.2 two of the quality model in a context of the
+bases: the container sees neither).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from .fastq import MAX_RECORD_BYTES  # a block exceeds its byte limit by at most
 MAGIC = b"\x89LZQ"
 FOOTER_MAGIC = b"LZQ\x89"
 LZIP_MAGIC = b"LZIP"
-VERSION = (3, 1)  # 3.1: the coarse quality context and lengths from the names (two model parameters)
+VERSION = (3, 2)  # 3.1: the coarse quality context and lengths from the names; 3.2: the base context's
+# coarse mix and base ahead (model parameters all)
 READABLE_MAJORS = (1, 2, 3)
 SAME_BLOCKS_MAJORS = (2, 3)  # members of these versions differ only in how the header JSON is stored
 MAX_HEADER_JSON = 1 << 20

@@ -130,9 +130,16 @@ def check_params(params) -> dict:
                 raise CorruptArchiveError("archive header has invalid model parameters")
             _int(coarse["q2_levels"], 1, 128), _int(coarse["mixer_rate"], 0, 1 << 12)
         if context is not None:
-            if not isinstance(context, dict) or set(context) != {"bases", "run_levels", "q2_levels"}:
+            required = {"bases", "run_levels", "q2_levels"}  # 3.0; 3.2 adds ahead and coarse
+            if not isinstance(context, dict) or not required <= set(context) <= required | {"ahead", "coarse"}:
                 raise CorruptArchiveError("archive header has invalid model parameters")
             _int(context["bases"], 0, 3), _int(context["run_levels"], 1, 8), _int(context["q2_levels"], 1, 16)
+            _int(context.get("ahead", 0), 0, 1)
+            mix = context.get("coarse")
+            if mix is not None:
+                if not isinstance(mix, dict) or set(mix) != {"bases", "mixer_rate"}:
+                    raise CorruptArchiveError("archive header has invalid model parameters")
+                _int(mix["bases"], 0, 1), _int(mix["mixer_rate"], 0, 1 << 12)
     except (KeyError, TypeError):
         raise CorruptArchiveError("archive header has invalid model parameters") from None
     return params

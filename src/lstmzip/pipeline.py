@@ -151,7 +151,7 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
         quality_network = learned.qualities is not None if learned is not None else _trains(first, params)
         if level > 1 and not quality_network:
             params = with_coarse_qualities(params)
-        params = base_quals.choose(params, first.seq, first.qual, first.lengths)
+        params = base_quals.choose(params, first.seq, first.qual, first.lengths, mixed=level > 1)
     if learned is None:
         learned, stats.untrained_because = learn(first, params)
     stats.learning = learned.report

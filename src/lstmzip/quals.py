@@ -51,8 +51,15 @@ def _contexts(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, lev
 
 
 @numba.njit(cache=True, nogil=True)
-def _mixed(rows, alphabet, contexts, counts, totals, q1, q2, coarse_level2, coarse_n2, coarse, coarse_counts,
-           coarse_totals, increment, weights, sets, expected, freq, probabilities):
+def _coarse_contexts(rows, q1, q2, coarse_level2, coarse_n2, coarse):
+    for j in range(len(rows)):
+        r = rows[j]
+        coarse[r] = q1[r] * coarse_n2 + coarse_level2[q2[r]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _mixed(rows, alphabet, contexts, counts, totals, coarse, coarse_counts, coarse_totals, increment, weights, sets,
+           expected, freq, probabilities):
     """Mix each row's fine and coarse counts (log2 p_mix = w_f log2 p_f + w_c log2 p_c + const, in 1/256
     bit). Writes the integer frequencies (freq, for the LSTM's mixer) or, where freq is empty, their
     exact quotients by their sum (probabilities); sets: each row's weight set, expected: the mean
@@ -64,8 +71,7 @@ def _mixed(rows, alphabet, contexts, counts, totals, q1, q2, coarse_level2, coar
     for j in range(len(rows)):
         r = rows[j]
         fine = contexts[r]
-        c = q1[r] * coarse_n2 + coarse_level2[q2[r]]
-        coarse[r] = c
+        c = coarse[r]
         seen = (totals[fine] - COUNT_INIT * k) // increment
         w = 0
         while seen and w < MIX_SETS - 1:
@@ -170,6 +176,28 @@ def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, to
         q1[r] = s
 
 
+class CoarseMix:
+    """The mix of a fine context's counts with a coarse context's (_mixed), and its weights' learning. The
+    fine and coarse arguments are each a model's (contexts by row, counts, totals)."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self.weights = np.full((MIX_SETS, 2), MIX_START, dtype=np.int64)
+
+    def predict(self, step: int, rows: np.ndarray, alphabet: int, increment: int, fine, coarse, lstm) -> np.ndarray:
+        n, k = len(rows), alphabet
+        freq = np.empty((n, k) if lstm else (0, k), dtype=np.int64)
+        probabilities = np.empty((0, k) if lstm else (n, k), dtype=np.float64)
+        self.sets, self.expected = np.empty(n, dtype=np.int64), np.empty((n, 2), dtype=np.int64)
+        _mixed(rows, k, *fine, *coarse, increment, self.weights, self.sets, self.expected, freq, probabilities)
+        return _normalised(lstm.mix(step, rows, freq)) if lstm else probabilities
+
+    def learn(self, first_row: int, symbols: np.ndarray, coded: np.ndarray, alphabet: int, fine, coarse) -> None:
+        """Before the counts learn the chunk's symbols."""
+        _learn_coarse(first_row, symbols, coded, alphabet, *fine, *coarse, self.sets, self.expected, self.weights,
+                      self.rate)
+
+
 @numba.njit(cache=True, nogil=True)
 def _normalised(freq):
     """Integer frequencies -> probabilities, each row divided by its (exact) integer sum."""
@@ -214,14 +242,13 @@ class QualityModel:
         n_rows = len(row_offset)
         self.q1, self.q2, self.q3, self.changes, self.contexts = (np.zeros(n_rows, dtype=np.int64) for _ in range(5))
         coarse = params.get("coarse")  # absent before format 3.1: no coarse context
-        self.coarse_rate = int(coarse["mixer_rate"]) if coarse else 0
+        self.mix = CoarseMix(int(coarse["mixer_rate"])) if coarse else None
         self.coarse_level2 = _levels(alphabet, coarse["q2_levels"] if coarse else 1)
         self.coarse_n2 = int(self.coarse_level2.max(initial=0)) + 1
         n_coarse = alphabet * self.coarse_n2 if coarse else 0
         self.coarse = np.zeros(n_rows if coarse else 0, dtype=np.int64)  # each row's coarse context
         self.coarse_counts = np.full(n_coarse * alphabet, COUNT_INIT, dtype=np.uint16)
         self.coarse_totals = np.full(n_coarse, COUNT_INIT * alphabet, dtype=np.int64)
-        self.coarse_weights = np.full((MIX_SETS, 2), MIX_START, dtype=np.int64)
 
     def _start_positions(self, step: int) -> None:
         """A step is coded at once, so a position seen for the first time would start from flat counts for
@@ -248,24 +275,22 @@ class QualityModel:
     def predict(self, step: int, rows: np.ndarray) -> np.ndarray:
         _contexts(rows, step, self.alphabet, self.row_offset, self.q1, self.q2, self.q3, self.changes, self.level2,
                   self.level3, self.n2, self.n3, self.position_shift, self.contexts)
-        if not len(self.coarse):
+        if not self.mix:
             if self.lstm:
                 return _normalised(self.lstm.mix(step, rows, _counts(rows, self.contexts, self.counts, self.alphabet)))
             return _probabilities(rows, self.contexts, self.counts, self.totals, self.alphabet)
-        n, k = len(rows), self.alphabet
-        freq = np.empty((n, k) if self.lstm else (0, k), dtype=np.int64)
-        probabilities = np.empty((0, k) if self.lstm else (n, k), dtype=np.float64)
-        self.sets, self.expected = np.empty(n, dtype=np.int64), np.empty((n, 2), dtype=np.int64)
-        _mixed(rows, k, self.contexts, self.counts, self.totals, self.q1, self.q2, self.coarse_level2, self.coarse_n2,
-               self.coarse, self.coarse_counts, self.coarse_totals, self.increment, self.coarse_weights, self.sets,
-               self.expected, freq, probabilities)
-        return _normalised(self.lstm.mix(step, rows, freq)) if self.lstm else probabilities
+        _coarse_contexts(rows, self.q1, self.q2, self.coarse_level2, self.coarse_n2, self.coarse)
+        return self.mix.predict(step, rows, self.alphabet, self.increment, self._fine(), self._coarse(), self.lstm)
+
+    def _fine(self) -> tuple:
+        return self.contexts, self.counts, self.totals
+
+    def _coarse(self) -> tuple:
+        return self.coarse, self.coarse_counts, self.coarse_totals
 
     def update(self, step: int, first_row: int, symbols: np.ndarray, coded: np.ndarray) -> None:
-        if len(self.coarse):
-            _learn_coarse(first_row, symbols, coded, self.alphabet, self.contexts, self.counts, self.totals, self.coarse,
-                          self.coarse_counts, self.coarse_totals, self.sets, self.expected, self.coarse_weights,
-                          self.coarse_rate)
+        if self.mix:
+            self.mix.learn(first_row, symbols, coded, self.alphabet, self._fine(), self._coarse())
         _update(first_row, symbols, coded, self.alphabet, self.q1, self.q2, self.q3, self.changes, self.counts, self.totals,
                 self.contexts, self.increment, self.total_limit, self.coarse, self.coarse_counts, self.coarse_totals)
         if self.lstm:

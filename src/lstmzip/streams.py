@@ -79,7 +79,7 @@ def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.n
     """base_codes(step, live): the base codes the quality network, or a model with a base context, reads
     (see QualityLSTMRun)."""
     if quality_context_needs_bases(params):
-        model = BaseContextQualityModel(params["qualities"], len(alphabet), rows.n_rows, base_codes)
+        model = BaseContextQualityModel(params["qualities"], len(alphabet), rows, base_codes)
     else:
         model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
     if lstm:

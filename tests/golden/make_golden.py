@@ -1,11 +1,13 @@
-"""Makes the golden archives of the format lstmzip writes (3.1) in tests/golden/v3.1. Run once, by hand,
+"""Makes the golden archives of the format lstmzip writes (3.2) in tests/golden/v3.2. Run once, by hand,
 when a format version is introduced: the files it wrote are committed and must decode exactly in every
 later version (test_golden.py). Never re-run it for a released version. The 1.0 files in v1 were made by
 this script as it was at commit e8aa435, the 2.0 files in v2 as it was at commit 300b0ec, the 3.0 files in
-v3 at 7f6e23b; they are never remade. A minor version gets the archives that show its change, not the
-whole set: 3.1 (the coarse quality context, which level 6 uses where no quality network is trained, and
-the lengths stream's mode byte, every member having one) has odd_cases, pair, two_members and trimmed
-(lengths that follow from the names).
+v3 at 7f6e23b, the 3.1 files in v3.1 at a7dbb4f; they are never remade. A minor version gets the archives
+that show its change, not the whole set: 3.1 (the coarse quality context, which level 6 uses where no
+quality network is trained, and the lengths stream's mode byte, every member having one) has odd_cases,
+pair, two_members and trimmed (lengths that follow from the names); 3.2 (the base context's base ahead
+and coarse mix, which level 6 chooses for nanopore reads where they are many enough to pay) has
+nanopore_400.level6, with reads longer than a row.
 
 Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
@@ -27,7 +29,7 @@ import struct
 import sys
 from pathlib import Path
 
-from lstmzip import container, joining, lengths, levels, modelfile, pairs, pipeline, splitting
+from lstmzip import base_quals, container, joining, lengths, levels, modelfile, pairs, pipeline, splitting
 from lstmzip.errors import ModelFileError
 from lstmzip.fastq import read_blocks
 from lstmzip.networks import Learned
@@ -71,6 +73,15 @@ def main() -> None:
         _, models, _ = container.read_header(f)
     learned = Learned.from_bytes(models)
     HERE.mkdir(exist_ok=True)
+    if (MAJOR, MINOR) == (3, 2):
+        nanopore = odd_nanopore(400)
+        (HERE / "nanopore_400.fq").write_bytes(nanopore)
+        archive = compress(nanopore, 6)
+        header, _, _ = container.read_header(io.BytesIO(archive))
+        if header["params"]["qualities"].get("base_context") != base_quals.MIXED_CANDIDATE:
+            raise SystemExit("level 6 did not choose the base context with the coarse mix")
+        (HERE / "nanopore_400.level6.lz").write_bytes(archive)
+        return
 
     hiseqx = b"".join(records("hiseqx_151", 200))
     if MINOR == 0:
@@ -125,21 +136,27 @@ def main() -> None:
         earlier_features(learned, hiseqx, members, first_member, mates)
 
 
+def odd_bases(record: bytes, old: bytes, new: bytes) -> bytes:
+    name, seq, plus, qual, end = record.split(b"\n")
+    return b"\n".join([name, seq.replace(old, new, 10), plus, qual, end])
+
+
+def odd_nanopore(count: int) -> bytes:
+    """Nanopore reads with N and lowercase among the bases."""
+    nanopore = records("ont_seqkit", count)
+    nanopore[2] = odd_bases(nanopore[2], b"GT", b"gN")
+    return b"".join(nanopore)
+
+
 def earlier_features(learned: Learned, hiseqx: bytes, members: bytes, first_member: bytes, mates) -> None:
     """The archives of a major version whose models a minor one leaves as they are."""
 
     # models since 2.0: reads of a sorted export (match model, interleaved rows, both networks) and nanopore
     # reads (their qualities in a context of the bases), with N and lowercase among the bases
-    def odd_bases(record: bytes, old: bytes, new: bytes) -> bytes:
-        name, seq, plus, qual, end = record.split(b"\n")
-        return b"\n".join([name, seq.replace(old, new, 10), plus, qual, end])
-
     sorted_reads = records("miseq_n701", 300)
     sorted_reads[7] = odd_bases(sorted_reads[7], b"AC", b"aN")
-    nanopore = records("ont_seqkit", 40)
-    nanopore[2] = odd_bases(nanopore[2], b"GT", b"gN")
     for name, data, level, models in (("sorted_reads.level6_lstm", b"".join(sorted_reads), 6, learned),
-                                      ("nanopore.level1", b"".join(nanopore), 1, None)):
+                                      ("nanopore.level1", odd_nanopore(40), 1, None)):
         (HERE / f"{name.split('.')[0]}.fq").write_bytes(data)
         (HERE / f"{name}.lz").write_bytes(compress(data, level, models))
 
