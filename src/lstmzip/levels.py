@@ -66,7 +66,7 @@ def _training(level: int) -> dict | None:
     network only, and only on a first block of at least 4 M bases (an input of about 10 MB): below that,
     importing TensorFlow and training take longer than coding the file, for 3-6 % of it; the base
     network saves about 0.6 % of the bases stream for a tenth of the decoding time. -7 .. -9: both,
-    trained long, from 500 k bases."""
+    trained long, from 500 k bases, the quality network smaller on smaller inputs (sized_for)."""
     if level == 1:
         return None
     fast, default = level <= 3, level <= 6
@@ -79,6 +79,23 @@ def _training(level: int) -> dict | None:
         "bases": {"hidden": 16, "epochs": 2} if fast else None if default else {"hidden": 16, "epochs": 12},
         "qualities": {"hidden": 16 if fast else 32, "epochs": 8 if fast else 16 if default else 60},
     }
+
+
+# -7 .. -9: the quality network's hidden size by the qualities of the first block. Its weights (about 0.8
+# bytes each: 4.5 kB at 32, 0.6 kB at 8) pay for themselves only over enough symbols. At -9, the quality
+# network alone: ga2_ecoli (0.2 M qualities) 80,815 B at 32, 77,331 at 16, 76,341 at 8; hiseqx_151 (1.8 M)
+# 276,612 at 32, 273,597 at 16, 274,166 at 8; but miseq_n701 (2.8 M) 1,518,028 at 32, 1,544,374 at 16.
+QUALITY_HIDDEN_BY_SIZE = ((1_000_000, 8),)  # (below this many qualities, hidden size)
+
+
+def sized_for(params: dict, level: int, qualities: int) -> dict:
+    """params whose training suits a first block of this many qualities (QUALITY_HIDDEN_BY_SIZE at -7 ..
+    -9; the other levels as they are). Stored in the header, like the rest of the training settings."""
+    training = params["training"]
+    if level < 7 or training is None or training["qualities"] is None:
+        return params
+    hidden = next((h for below, h in QUALITY_HIDDEN_BY_SIZE if qualities < below), training["qualities"]["hidden"])
+    return dict(params, training=dict(training, qualities=dict(training["qualities"], hidden=hidden)))
 
 
 def _int(value, low: int, high: int) -> int:

@@ -167,6 +167,7 @@ def train(sources: list[BinaryIO], level: int, block_bytes: int | None = None,
     if sample is not None:  # the quality model, chosen as compress chooses it on its first reads; without
         # the coarse mixes of format 3.1 and 3.2, which model files (format 2.0) do not hold
         params = base_quals.choose(params, sample.seq, sample.qual, sample.lengths, mixed=False)
+        params = levels.sized_for(params, level, len(sample.qual))
     learned, why = pipeline.learn(sample, params, always=True)
     report, learned.report = learned.report, pipeline.stored_report(learned.report)
     model = make(level, params, learned, {"records": sample.records if sample else 0,

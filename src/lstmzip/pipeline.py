@@ -153,6 +153,8 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
             params = with_coarse_qualities(params)
         params = base_quals.choose(params, first.seq, first.qual, first.lengths, mixed=level > 1)
     if learned is None:
+        if first is not None:
+            params = levels.sized_for(params, level, len(first.qual))
         learned, stats.untrained_because = learn(first, params)
     stats.learning = learned.report
     header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, **about,
