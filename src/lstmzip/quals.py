@@ -52,6 +52,7 @@ def _contexts(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, lev
 
 @numba.njit(cache=True, nogil=True)
 def _coarse_contexts(rows, q1, q2, coarse_level2, coarse_n2, coarse):
+    """Each row's coarse context: its previous quality and a level of the one before."""
     for j in range(len(rows)):
         r = rows[j]
         coarse[r] = q1[r] * coarse_n2 + coarse_level2[q2[r]]
