@@ -66,13 +66,14 @@ def _training(level: int) -> dict | None:
     network only, and only on a first block of at least 4 M bases (an input of about 10 MB): below that,
     importing TensorFlow and training take longer than coding the file, for 3-6 % of it; the base
     network saves about 0.6 % of the bases stream for a tenth of the decoding time. -7 .. -9: both,
-    trained long, from 500 k bases, the quality network smaller on smaller inputs (sized_for)."""
+    trained long, from 100 k bases, the quality network smaller on smaller inputs (sized_for), whose
+    weights then cost little enough to pay on a file of 0.3 MB."""
     if level == 1:
         return None
     fast, default = level <= 3, level <= 6
     return {
         "seed": 0,
-        "min_symbols": 4_000_000 if default and not fast else 500_000,
+        "min_symbols": 4_000_000 if default and not fast else 500_000 if fast else 100_000,
         "train_reads": 3000 if fast else 6000 if default else 12000,
         "check_reads": 2000,
         "max_steps": 200,
@@ -85,7 +86,7 @@ def _training(level: int) -> dict | None:
 # bytes each: 4.5 kB at 32, 0.6 kB at 8) pay for themselves only over enough symbols. At -9, the quality
 # network alone: ga2_ecoli (0.2 M qualities) 80,815 B at 32, 77,331 at 16, 76,341 at 8; hiseqx_151 (1.8 M)
 # 276,612 at 32, 273,597 at 16, 274,166 at 8; but miseq_n701 (2.8 M) 1,518,028 at 32, 1,544,374 at 16.
-QUALITY_HIDDEN_BY_SIZE = ((1_000_000, 8),)  # (below this many qualities, hidden size)
+QUALITY_HIDDEN_BY_SIZE = ((1_000_000, 8), (2_000_000, 16))  # (below this many qualities, hidden size)
 
 
 def sized_for(params: dict, level: int, qualities: int) -> dict:
