@@ -27,10 +27,10 @@ def test_trained_models_are_used_and_deterministic():
 
 
 def test_the_quality_network_is_sized_to_the_first_block_from_level_7():
-    """Its weights pay for themselves only over enough qualities: hidden 8 below 1 M, 16 below 2 M."""
+    """Its weights pay for themselves only over enough qualities: hidden 8 below 1 M."""
     nine = levels.params_for_level(9)
     assert [levels.sized_for(nine, 9, n)["training"]["qualities"]["hidden"]
-            for n in (0, 999_999, 1_000_000, 1_999_999, 2_000_000)] == [8, 8, 16, 16, 32]
+            for n in (0, 999_999, 1_000_000, 4_000_000)] == [8, 8, 32, 32]
     assert nine["training"]["qualities"]["hidden"] == 32  # the level's own parameters are left as they are
     for level in (1, 3, 6):
         assert levels.sized_for(levels.params_for_level(level), level, 1000) == levels.params_for_level(level)

@@ -85,8 +85,9 @@ def _training(level: int) -> dict | None:
 # -7 .. -9: the quality network's hidden size by the qualities of the first block. Its weights (about 0.8
 # bytes each: 4.5 kB at 32, 0.6 kB at 8) pay for themselves only over enough symbols. At -9, the quality
 # network alone: ga2_ecoli (0.2 M qualities) 80,815 B at 32, 77,331 at 16, 76,341 at 8; hiseqx_151 (1.8 M)
-# 276,612 at 32, 273,597 at 16, 274,166 at 8; but miseq_n701 (2.8 M) 1,518,028 at 32, 1,544,374 at 16.
-QUALITY_HIDDEN_BY_SIZE = ((1_000_000, 8), (2_000_000, 16))  # (below this many qualities, hidden size)
+# 276,612 at 32, 273,597 at 16, 274,166 at 8; but miseq_n701 (2.8 M) 1,518,028 at 32, 1,544,374 at 16, and
+# ont_seqkit (1.8 M, whole -9 archives) 1,276,319 at 32, 1,280,169 at 16: no size between is kept.
+QUALITY_HIDDEN_BY_SIZE = ((1_000_000, 8),)  # (below this many qualities, hidden size)
 
 
 def sized_for(params: dict, level: int, qualities: int) -> dict:
