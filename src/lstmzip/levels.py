@@ -73,7 +73,7 @@ def _training(level: int) -> dict | None:
     fast, default = level <= 3, level <= 6
     return {
         "seed": 0,
-        "min_symbols": 4_000_000 if default and not fast else 500_000 if fast else 100_000,
+        "min_symbols": 500_000 if fast else 4_000_000 if default else 100_000,
         "train_reads": 3000 if fast else 6000 if default else 12000,
         "check_reads": 2000,
         "max_steps": 200,
@@ -87,17 +87,18 @@ def _training(level: int) -> dict | None:
 # network alone: ga2_ecoli (0.2 M qualities) 80,815 B at 32, 77,331 at 16, 76,341 at 8; hiseqx_151 (1.8 M)
 # 276,612 at 32, 273,597 at 16, 274,166 at 8; but miseq_n701 (2.8 M) 1,518,028 at 32, 1,544,374 at 16, and
 # ont_seqkit (1.8 M, whole -9 archives) 1,276,319 at 32, 1,280,169 at 16: no size between is kept.
-QUALITY_HIDDEN_BY_SIZE = ((1_000_000, 8),)  # (below this many qualities, hidden size)
+SMALL_BLOCK_QUALITIES, SMALL_QUALITY_HIDDEN = 1_000_000, 8
 
 
 def sized_for(params: dict, level: int, qualities: int) -> dict:
-    """params whose training suits a first block of this many qualities (QUALITY_HIDDEN_BY_SIZE at -7 ..
-    -9; the other levels as they are). Stored in the header, like the rest of the training settings."""
+    """params whose training suits a first block of this many qualities (at -7 .. -9, the small quality
+    network below SMALL_BLOCK_QUALITIES; the other levels as they are). Stored in the header, like the rest
+    of the training settings."""
     training = params["training"]
-    if level < 7 or training is None or training["qualities"] is None:
+    if level < 7 or training is None or training["qualities"] is None or qualities >= SMALL_BLOCK_QUALITIES:
         return params
-    hidden = next((h for below, h in QUALITY_HIDDEN_BY_SIZE if qualities < below), training["qualities"]["hidden"])
-    return dict(params, training=dict(training, qualities=dict(training["qualities"], hidden=hidden)))
+    small = dict(training["qualities"], hidden=SMALL_QUALITY_HIDDEN)
+    return dict(params, training=dict(training, qualities=small))
 
 
 def _int(value, low: int, high: int) -> int:
