@@ -143,6 +143,29 @@ def test_dna_dictionary():
     roundtrip(names)
 
 
+def test_an_optional_word_before_a_field_makes_the_tail_one_token(monkeypatch):
+    """ga2_ecoli's names: ' trim=N' after an optional ' correct' falls in a different column in each kind
+    of name. The encoder codes the names' tails from the first token that varies so as one token (a
+    dictionary entry per variant), and the decoder, which only joins tokens, reads it as any other."""
+    rng = random.Random(7)
+    names = [b"EAS20_8_6_%d_%d_%d/1%s%s" % (i // 300 + 1, i % 300 * 7, rng.randrange(2048),
+                                             b" correct" if rng.random() < 0.3 else b"",
+                                             b" trim=%d" % rng.randrange(1, 60) if rng.random() < 0.5 else b"")
+             for i in range(3000)]
+    data = roundtrip(names)
+    assert data[3] == 7  # 7 columns: EAS20 _8 _6 _tile _x _y and the tail, from '/1' on
+    monkeypatch.setattr(encode, "_tail_start", lambda cols: None)
+    apart = roundtrip(names)
+    assert apart[3] == 10 and len(data) < 0.9 * len(apart)  # 7,256 and 8,422 bytes when written
+
+
+def test_tails_that_differ_in_every_name_stay_in_columns():
+    """Illumina names ending in x and y: every tail is different, so none is tried as one token."""
+    rng = random.Random(8)
+    names = [b"M:1101:%d:%d" % (i, rng.randrange(30000)) for i in range(3000)]
+    assert roundtrip(names)[3] == 4  # M :1101 :x :y, each its own column (the trailing b'' dropped)
+
+
 @pytest.mark.parametrize("path", CORPUS, ids=os.path.basename)
 def test_corpus_round_trip(path):
     names = corpus_names(path)

@@ -8,7 +8,12 @@ empty: ``HWI-ST593:1:1101:1256:2109#ACA/1`` is ``HWI | -ST593 | :1 | :1101 |
 :1256 | :2109 | #ACA | /1``.  Gluing each separator to the field after it
 halves the token count of a one-token-per-separator split, and the per-token
 Python work is what the speed depends on.  A name's 64th token takes the rest
-of the name, which bounds the number of columns.
+of the name, which bounds the number of columns.  The encoder may also join
+each name's tokens from some column on into one (the tail), where the first
+names code smaller so: an optional word shifts the tokens after it into other
+columns (ga2_ecoli's `` correct`` before `` trim=6``), and the whole tail, a
+dictionary entry per variant, then costs two thirds as much.  The decoder only joins
+a name's tokens, so it reads any split.
 
 Columns.  Token j of a name is compared with token j of the previous name (the
 column).  Most columns are constant and cost nothing: the comparison runs over
