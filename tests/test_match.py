@@ -2,15 +2,18 @@
 either strand, what the model predicts, and the parameters a header may carry."""
 
 import copy
+import io
 
 import numpy as np
 import pytest
 
-from lstmzip import coder, levels, rows, streams
+from lstmzip import coder, container, levels, match, pipeline, rows, streams
 from lstmzip.errors import CorruptArchiveError
+from lstmzip.fastq import read_blocks
 from lstmzip.learning import BASE_CODE
+from lstmzip.networks import Learned
 
-from conftest import compress_bytes, decompress_bytes
+from conftest import compress_bytes, corpus_records, decompress_bytes, fastq
 
 COMPLEMENT = bytes.maketrans(b"ACGTacgtN", b"TGCAtgcaN")
 
@@ -160,3 +163,36 @@ def test_crafted_match_parameters_are_refused(change):
     change(params)
     with pytest.raises(CorruptArchiveError, match="invalid model parameters"):
         levels.check_params(params)
+
+
+def first_block(data: bytes):
+    return next(read_blocks(io.BytesIO(data), 1 << 22, 1 << 30))
+
+
+def archive_params(archive: bytes) -> dict:
+    return container.read_header(io.BytesIO(archive))[0]["params"]
+
+
+def compress_untrained(data: bytes, level: int) -> bytes:
+    out = io.BytesIO()
+    pipeline.compress_stream(io.BytesIO(data), out, level, 1, learned=Learned())
+    return out.getvalue()
+
+
+def test_levels_7_to_9_take_the_short_k_where_the_first_reads_code_smaller_with_it():
+    """An amplicon (ga2_ecoli: reads of about 1.8 kb, so six bases mostly find the right place) takes k =
+    6; reads of a human genome (hiseqx_151), where six bases match anywhere, keep k = 12."""
+    amplicon, genome = fastq(corpus_records("ga2_ecoli", 1500)), fastq(corpus_records("hiseqx_151", 1000))
+    level = levels.params_for_level(9)
+    block = first_block(amplicon)
+    chosen = match.choose_min_length(level, block.seq, block.lengths)
+    assert chosen["bases"]["match"]["min_length"] == match.SHORT_MIN_LENGTH
+    short, long = (len(streams.encode_bases(block.seq, block.lengths, p)) for p in (chosen, level))
+    assert short < 0.95 * long  # 3,237 and 3,541 bytes when written (hiseqx_151: 20,813 and 17,169)
+    block = first_block(genome)
+    assert match.choose_min_length(level, block.seq, block.lengths) == level
+    for data, k in ((amplicon, match.SHORT_MIN_LENGTH), (genome, 12)):
+        archive = compress_untrained(data, 9)
+        assert archive_params(archive)["bases"]["match"]["min_length"] == k and decompress_bytes(archive) == data
+    # the default level tries nothing: its compression time is what issue 9 measures
+    assert archive_params(compress_untrained(amplicon, 6))["bases"]["match"]["min_length"] == 12

@@ -10,6 +10,7 @@ from .errors import CorruptArchiveError
 IN_FILE_ORDER, INTERLEAVED = 0, 1
 
 DEFAULT_LEVEL = 6
+TRIAL_LEVEL = 7  # from this level on, compress also tries parameters on the first block (match.py)
 MiB = 1 << 20
 MAX_BASE_TABLE = 1 << 28  # counters of all base models together (4 bytes each)
 MAX_MATCH_TABLE_BITS = 24  # the match model's table: 8 bytes an entry, 128 MiB at most

@@ -224,3 +224,29 @@ class MatchModel:
         _update(step, first_row, symbols, coded, self.k, self.bits, hist, self.table, self.history, self.row_base,
                 self.slots, self.match_row, self.match_position, self.direction, self.length, self.misses,
                 self.contexts, self.expected, self.counters, self.limit)
+
+
+# -7 .. -9: a shorter k where it pays. In a small amplicon or genome the first k bases of a read are its
+# costliest (rows are coded position by position, so no match can start before position k): with k = 6,
+# ga2_ecoli's bases stream is 4,205 bytes instead of 4,553; in a large genome six bases match by chance
+# (hiseqx_151: 66,937 instead of 54,888), so the first block's first reads decide.
+SHORT_MIN_LENGTH = 6
+TRIAL_BASES = 1 << 21  # the first reads of the first block, up to this many bases
+TRIAL_GAIN = 0.99  # the shorter k must code the sample at least 1 % smaller
+
+
+def choose_min_length(params: dict, seq: np.ndarray, lengths: np.ndarray) -> dict:
+    """params with the match model's min_length SHORT_MIN_LENGTH if that codes the first reads' bases
+    smaller, else params as they are. Deterministic: by coded sizes."""
+    from . import streams
+
+    match = params["bases"].get("match")
+    if match is None or match["min_length"] == SHORT_MIN_LENGTH:
+        return params
+    reads = int(np.searchsorted(np.cumsum(lengths), TRIAL_BASES)) + 1
+    lengths = lengths[:reads]
+    seq = seq[: int(lengths.sum())]
+    short = dict(params, bases=dict(params["bases"], match=dict(match, min_length=SHORT_MIN_LENGTH)))
+    if len(streams.encode_bases(seq, lengths, short)) < TRIAL_GAIN * len(streams.encode_bases(seq, lengths, params)):
+        return short
+    return params

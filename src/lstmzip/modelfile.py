@@ -149,7 +149,7 @@ def train(sources: list[BinaryIO], level: int, block_bytes: int | None = None,
     once). Returns the model, the training report with each network's training time (which the file
     does not store: it would depend on the machine's load), and, if no network was trained, why not.
     names: the inputs' names, for errors (input that is not FASTQ) when there are several."""
-    from . import base_quals, pipeline  # numba and the coders: only to train, not to read a model file
+    from . import base_quals, match, pipeline  # numba and the coders: only to train, not to read a model file
 
     params = levels.params_for_level(level, block_bytes)
     share = max(levels.MIN_BLOCK_BYTES, params["block_bytes"] // max(1, len(sources)))
@@ -167,6 +167,8 @@ def train(sources: list[BinaryIO], level: int, block_bytes: int | None = None,
     if sample is not None:  # the quality model, chosen as compress chooses it on its first reads; without
         # the coarse mixes of format 3.1 and 3.2, which model files (format 2.0) do not hold
         params = base_quals.choose(params, sample.seq, sample.qual, sample.lengths, mixed=False)
+        if level >= levels.TRIAL_LEVEL:
+            params = match.choose_min_length(params, sample.seq, sample.lengths)
         params = levels.sized_for(params, level, len(sample.qual))
     learned, why = pipeline.learn(sample, params, always=True)
     report, learned.report = learned.report, pipeline.stored_report(learned.report)

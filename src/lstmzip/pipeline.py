@@ -17,7 +17,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import numpy as np
 import xxhash
 
-from . import __version__, base_quals, container, costs, learning, levels, streams, workers
+from . import __version__, base_quals, container, costs, learning, levels, match, streams, workers
 from .errors import CorruptArchiveError, LstmzipError
 from .fastq import Block, format_block, read_blocks
 from .members import Member, in_member, open_member
@@ -152,6 +152,8 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
         if level > 1 and not quality_network:
             params = with_coarse_qualities(params)
         params = base_quals.choose(params, first.seq, first.qual, first.lengths, mixed=level > 1)
+        if level >= levels.TRIAL_LEVEL:
+            params = match.choose_min_length(params, first.seq, first.lengths)
     if learned is None:
         if first is not None:
             params = levels.sized_for(params, level, len(first.qual))
