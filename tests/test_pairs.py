@@ -187,15 +187,16 @@ def test_blocks_hold_whole_pairs_and_mate_1_keeps_its_missing_newline():
 
 
 def test_paired_archive_is_smaller_than_two_archives():
-    """ga2_ecoli and its mate ga2_ecoli_2: one paired archive against the two compressed alone (level 6).
-    Mate 2's names, coded after their mate 1 names, cost less than a third of mate 2's names alone."""
+    """ga2_ecoli and its mate ga2_ecoli_2: one paired archive against the two compressed alone (level 6;
+    151,574 and 77,764 + 81,796 bytes when written: -5.0 %). Mate 2's names, coded after their mate 1
+    names, cost less than a third of mate 2's names alone (1,635 and 7,616 bytes)."""
     first = (CORPUS / "ga2_ecoli.fq.gz").read_bytes()
     first, second = gzip.decompress(first), gzip.decompress((CORPUS / "ga2_ecoli_2.fq.gz").read_bytes())
     separate = len(compress_bytes(first)) + len(compress_bytes(second))
     out = io.BytesIO()
     mates = ({"name": "ga2_ecoli.fq", "mtime": None}, {"name": "ga2_ecoli_2.fq", "mtime": None})
     stats = pairs.compress_pair(io.BytesIO(first), io.BytesIO(second), out, 6, 1, mates, mate1_names=True)
-    assert len(out.getvalue()) < 0.95 * separate
+    assert len(out.getvalue()) < 0.96 * separate
     mate2_names = stats.stream_bytes["names"] - stats.mate1_names_bytes
     alone = len(encode_names([line[1:] for line in second.split(b"\n")[0::4] if line]))
     assert 0 < mate2_names < alone / 3

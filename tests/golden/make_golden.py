@@ -1,13 +1,17 @@
-"""Makes the golden archives of the format lstmzip writes (3.2) in tests/golden/v3.2. Run once, by hand,
+"""Makes the golden archives of the format lstmzip writes (3.3) in tests/golden/v3.3. Run once, by hand,
 when a format version is introduced: the files it wrote are committed and must decode exactly in every
 later version (test_golden.py). Never re-run it for a released version. The 1.0 files in v1 were made by
 this script as it was at commit e8aa435, the 2.0 files in v2 as it was at commit 300b0ec, the 3.0 files in
-v3 at 7f6e23b, the 3.1 files in v3.1 at a7dbb4f; they are never remade. A minor version gets the archives
+v3 at 7f6e23b, the 3.1 files in v3.1 at a7dbb4f, the 3.2 files in v3.2 at the commit that added them (its
+3.2 section is kept below); they are never remade. A minor version gets the archives
 that show its change, not the whole set: 3.1 (the coarse quality context, which level 6 uses where no
 quality network is trained, and the lengths stream's mode byte, every member having one) has odd_cases,
 pair, two_members and trimmed (lengths that follow from the names); 3.2 (the base context's base ahead
 and coarse mix, which level 6 chooses for nanopore reads where they are many enough to pay) has
-nanopore_400.level6, with reads longer than a row.
+nanopore_400.level6, with reads longer than a row; 3.3 (lengths from the number after a key token) has
+trimmed_key.level9: ga2_ecoli reads whose names have ` trim=N` after an optional ` correct`, at level 9
+without networks, so that it also holds a names stream whose last tokens are one (names/encode.py) and
+the match model's short k (match.py), which 3.2 readers decode as well.
 
 Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
@@ -29,7 +33,7 @@ import struct
 import sys
 from pathlib import Path
 
-from lstmzip import base_quals, container, joining, lengths, levels, modelfile, pairs, pipeline, splitting
+from lstmzip import base_quals, container, joining, lengths, levels, match, modelfile, pairs, pipeline, splitting
 from lstmzip.errors import ModelFileError
 from lstmzip.fastq import read_blocks
 from lstmzip.networks import Learned
@@ -73,6 +77,19 @@ def main() -> None:
         _, models, _ = container.read_header(f)
     learned = Learned.from_bytes(models)
     HERE.mkdir(exist_ok=True)
+    if (MAJOR, MINOR) == (3, 3):
+        trimmed = b"".join(records("ga2_ecoli", 1500))
+        (HERE / "trimmed_key.fq").write_bytes(trimmed)
+        archive = compress(trimmed, 9, Learned())
+        f = io.BytesIO(archive)
+        header, _, header_size = container.read_header(f)
+        stored = [streams for _, streams in container.read_blocks(f, header["params"], header_size)]
+        if any(streams[1][0] != lengths.FROM_KEY for streams in stored):
+            raise SystemExit("the trimmed reads' lengths do not follow from the key ' trim'")
+        if header["params"]["bases"]["match"]["min_length"] != match.SHORT_MIN_LENGTH:
+            raise SystemExit("level 9 did not choose the match model's short k")
+        (HERE / "trimmed_key.level9.lz").write_bytes(archive)
+        return
     if (MAJOR, MINOR) == (3, 2):
         nanopore = odd_nanopore(400)
         (HERE / "nanopore_400.fq").write_bytes(nanopore)
