@@ -194,8 +194,7 @@ def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray,
     are. Deterministic: by coded sizes."""
     from . import streams
 
-    reads = int(np.searchsorted(np.cumsum(lengths), TRIAL_SYMBOLS)) + 1
-    lengths = lengths[:reads]
+    lengths = streams.first_reads(lengths, TRIAL_SYMBOLS)
     seq, qual = seq[: int(lengths.sum())], qual[: int(lengths.sum())]
     if len(np.unique(qual)) < 2:
         return params

@@ -243,8 +243,7 @@ def choose_min_length(params: dict, seq: np.ndarray, lengths: np.ndarray) -> dic
     match = params["bases"].get("match")
     if match is None or match["min_length"] == SHORT_MIN_LENGTH:
         return params
-    reads = int(np.searchsorted(np.cumsum(lengths), TRIAL_BASES)) + 1
-    lengths = lengths[:reads]
+    lengths = streams.first_reads(lengths, TRIAL_BASES)
     seq = seq[: int(lengths.sum())]
     short = dict(params, bases=dict(params["bases"], match=dict(match, min_length=SHORT_MIN_LENGTH)))
     if len(streams.encode_bases(seq, lengths, short)) < TRIAL_GAIN * len(streams.encode_bases(seq, lengths, params)):

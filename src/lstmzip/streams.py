@@ -64,6 +64,12 @@ def decode_lengths(data: bytes, records: int, raw_size: int, names=None) -> np.n
     return lengths
 
 
+def first_reads(lengths: np.ndarray, symbols: int) -> np.ndarray:
+    """The lengths of a block's first reads, up to the one that reaches this many symbols (the samples
+    on which compress tries a model's parameters)."""
+    return lengths[: int(np.searchsorted(np.cumsum(lengths), symbols)) + 1]
+
+
 def _rows(lengths: np.ndarray, params: dict) -> Rows:
     return make_rows(lengths, params["row_width"], params.get("row_order", IN_FILE_ORDER))
 
