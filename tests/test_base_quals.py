@@ -3,11 +3,13 @@ bases, the choice made at compression, and the parameters a header may carry."""
 
 import copy
 import io
+import os
+import time
 
 import numpy as np
 import pytest
 
-from lstmzip import base_quals, container, levels, streams
+from lstmzip import base_quals, container, levels, pipeline, streams
 from lstmzip.errors import CorruptArchiveError
 from lstmzip.fastq import read_blocks
 
@@ -129,3 +131,41 @@ def test_crafted_base_context_parameters_are_refused(change):
     params["qualities"]["base_context"] = [2, 4, 1]
     with pytest.raises(CorruptArchiveError, match="invalid model parameters"):
         levels.check_params(params)
+
+
+# Module level, so that a worker can be sent them (by name): a stand-in for the names' coder that leaves a
+# mark, and one for the qualities' coder that wants the mark (within WAIT seconds).
+MARK = "LSTMZIP_TEST_NAMES_MARK"
+WAIT = 30
+real_encode_names, real_encode_qualities = pipeline.encode_names, streams.encode_qualities
+
+
+def encode_names_and_mark(names):
+    coded = real_encode_names(names)
+    open(os.environ[MARK], "w").close()
+    return coded
+
+
+def encode_qualities_after_the_names(*args):
+    deadline = time.monotonic() + WAIT
+    while not os.path.exists(os.environ[MARK]):
+        if time.monotonic() > deadline:
+            raise AssertionError("the qualities were coded before the names")
+        time.sleep(0.01)
+    return real_encode_qualities(*args)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_first_block_is_coded_while_its_quality_model_is_tried(nanopore, tmp_path, monkeypatch, threads):
+    """Without a network to train, the first block's other streams do not wait for the trial: a trial
+    that waits for the names finishes (run after it, the names would come too late)."""
+    data = nanopore
+    plain = compress_bytes(data, threads=threads)
+    monkeypatch.setenv(MARK, str(tmp_path / "names coded"))
+    monkeypatch.setattr(pipeline, "encode_names", encode_names_and_mark)
+    monkeypatch.setattr(streams, "encode_qualities", encode_qualities_after_the_names)
+    archive = compress_bytes(data, threads=threads)
+    assert archive == plain
+    header, _, _ = container.read_header(io.BytesIO(archive))
+    assert "base_context" in header["params"]["qualities"]  # the trial ran, and chose
+    assert decompress_bytes(archive, threads=threads) == data

@@ -188,11 +188,11 @@ TRIAL_SYMBOLS = 1 << 19  # the first reads of the first block, up to this many q
 TRIAL_GAIN = 0.99  # the base context must code the sample at least 1 % smaller
 
 
-def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, mixed: bool) -> dict:
+def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, mixed: bool, pool=None) -> dict:
     """params with the base context for the qualities (MIXED_CANDIDATE if mixed, else CANDIDATE) if it
     codes the first reads of the (first) block smaller than the fqzcomp-like context, else params as they
-    are. Deterministic: by coded sizes."""
-    from . import streams
+    are. Deterministic: by coded sizes. pool: workers to code the two candidates in (beside other tasks)."""
+    from . import streams, workers
 
     lengths = streams.first_reads(lengths, TRIAL_SYMBOLS)
     seq, qual = seq[: int(lengths.sum())], qual[: int(lengths.sum())]
@@ -200,7 +200,6 @@ def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray,
         return params
     fine = {key: value for key, value in params["qualities"].items() if key != "coarse"}  # quals.py's alone
     with_bases = dict(params, qualities=dict(fine, base_context=MIXED_CANDIDATE if mixed else CANDIDATE))
-    if len(streams.encode_qualities(qual, lengths, with_bases, None, seq)) < \
-            TRIAL_GAIN * len(streams.encode_qualities(qual, lengths, params, None, seq)):
-        return with_bases
-    return params
+    pool = pool or workers.InProcess()
+    coded = [pool.submit(streams.encode_qualities, qual, lengths, candidate, None, seq) for candidate in (with_bases, params)]
+    return with_bases if len(coded[0].get()) < TRIAL_GAIN * len(coded[1].get()) else params

@@ -53,14 +53,21 @@ def _encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm,
     return streams.encode_qualities(qual, lengths, params, lstm, seq, spent), spent
 
 
-def _encode_block(pool, block: Block, params: dict, learned: Learned) -> list:
-    return [
-        pool.submit(streams.encode_layout, block),
-        pool.submit(streams.encode_lengths, block.lengths, block.names if params.get("lengths_from_names") else None),
-        pool.submit(encode_names, block.names),
-        pool.submit(_encode_bases, block.seq, block.lengths, params, learned.bases),
-        pool.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq),
-    ]
+def _submit_streams(pool, block: Block, params: dict, learned: Learned, parts: list | None = None,
+                    qualities: bool = True) -> list:
+    """Submit the coding tasks of a block's streams (container order) that parts does not hold yet (None):
+    all of them, or (qualities=False) all but the qualities, whose model is still being chosen."""
+    parts = parts or [None] * 5
+    if parts[0] is None:
+        parts[:4] = [
+            pool.submit(streams.encode_layout, block),
+            pool.submit(streams.encode_lengths, block.lengths, block.names if params.get("lengths_from_names") else None),
+            pool.submit(encode_names, block.names),
+            pool.submit(_encode_bases, block.seq, block.lengths, params, learned.bases),
+        ]
+    if qualities:
+        parts[4] = pool.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq)
+    return parts
 
 
 def _coded_size(block: Block, params: dict, kind: str, learned: Learned, reads: np.ndarray) -> int:
@@ -145,23 +152,15 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     # lengths.py (3.1): how the lengths stream is stored, not a model's choice, so archives made with a
     # model file have it too (and join with each other, though not with those of lstmzip before 3.1)
     params = dict(params, lengths_from_names=True)
-    # the quality model that suits the file, by trial on its first reads; a model file fixes the choice
-    # (made on its sample), so that archives made with one model join
-    if first is not None and "model" not in about:
+    # the models that suit the file, by trials on its first reads; a model file fixes the choices (made on
+    # its sample), so that archives made with one model join
+    trial = first is not None and "model" not in about
+    if trial:
         quality_network = learned.qualities is not None if learned is not None else _trains(first, params)
         if level > 1 and not quality_network:
             params = with_coarse_qualities(params)
-        params = base_quals.choose(params, first.seq, first.qual, first.lengths, mixed=level > 1)
         if level >= levels.TRIAL_LEVEL:
             params = match.choose_min_length(params, first.seq, first.lengths)
-    if learned is None:
-        if first is not None:
-            params = levels.sized_for(params, level, len(first.qual))
-        learned, stats.untrained_because = learn(first, params)
-    stats.learning = learned.report
-    header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, **about,
-              "learning": stored_report(learned.report)}
-    writer = container.ArchiveWriter(dst, header, learned.to_bytes())
     pending: deque = deque()
     depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written
     statistics = costs.Runs()
@@ -184,10 +183,26 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
             progress(len(raw))
 
     with workers.for_threads(threads) as pool:
+        # Without a network to train, the first block's streams other than the qualities are coded while the
+        # qualities' model is tried on its first reads (the trial changes only params["qualities"]). Beside
+        # training they wait: TensorFlow's process and a coding worker together would pass 1 GiB.
+        early = trial and (learned is not None or not _trains(first, params))
+        first_parts = _submit_streams(pool, first, params, learned or Learned(), qualities=False) if early else None
+        if trial:  # the quality model that suits the file, by trial on its first reads
+            params = base_quals.choose(params, first.seq, first.qual, first.lengths, level > 1, pool)
+        if learned is None:
+            if first is not None:
+                params = levels.sized_for(params, level, len(first.qual))
+            learned, stats.untrained_because = learn(first, params)
+        stats.learning = learned.report
+        header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, **about,
+                  "learning": stored_report(learned.report)}
+        writer = container.ArchiveWriter(dst, header, learned.to_bytes())
         for block in itertools.chain([first] if first else [], blocks):
             raw = format_block(block)
             mate1 = pool.submit(encode_names, block.names[0::2]) if mate1_names else None
-            pending.append((block, raw, _encode_block(pool, block, params, learned), mate1))
+            parts = _submit_streams(pool, block, params, learned, first_parts if block is first else None)
+            pending.append((block, raw, parts, mate1))
             while len(pending) > depth:
                 finish_one()
         while pending:
