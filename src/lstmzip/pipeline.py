@@ -161,6 +161,16 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
             params = with_coarse_qualities(params)
         if level >= levels.TRIAL_LEVEL:
             params = match.choose_min_length(params, first.seq, first.lengths)
+    # Without a network to train, the first block's streams other than the qualities are coded while the
+    # qualities' model is tried on its first reads (the trial changes only params["qualities"]). Where one
+    # trains, the workers start after it, as before: TensorFlow's process beside them would pass 1 GiB.
+    early = trial and (learned is not None or not _trains(first, params))
+    if trial and not early:
+        params = base_quals.choose(params, first.seq, first.qual, first.lengths, level > 1)
+    if learned is None:
+        if first is not None:
+            params = levels.sized_for(params, level, len(first.qual))
+        learned, stats.untrained_because = learn(first, params)
     pending: deque = deque()
     depth = 2 if threads != 1 else 0  # blocks in flight beyond the one being written
     statistics = costs.Runs()
@@ -183,17 +193,10 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
             progress(len(raw))
 
     with workers.for_threads(threads) as pool:
-        # Without a network to train, the first block's streams other than the qualities are coded while the
-        # qualities' model is tried on its first reads (the trial changes only params["qualities"]). Beside
-        # training they wait: TensorFlow's process and a coding worker together would pass 1 GiB.
-        early = trial and (learned is not None or not _trains(first, params))
-        first_parts = _submit_streams(pool, first, params, learned or Learned(), qualities=False) if early else None
-        if trial:  # the quality model that suits the file, by trial on its first reads
+        first_parts = None
+        if early:
+            first_parts = _submit_streams(pool, first, params, learned, qualities=False)
             params = base_quals.choose(params, first.seq, first.qual, first.lengths, level > 1, pool)
-        if learned is None:
-            if first is not None:
-                params = levels.sized_for(params, level, len(first.qual))
-            learned, stats.untrained_because = learn(first, params)
         stats.learning = learned.report
         header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, **about,
                   "learning": stored_report(learned.report)}
