@@ -201,5 +201,6 @@ def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray,
     fine = {key: value for key, value in params["qualities"].items() if key != "coarse"}  # quals.py's alone
     with_bases = dict(params, qualities=dict(fine, base_context=MIXED_CANDIDATE if mixed else CANDIDATE))
     pool = pool or workers.InProcess()
-    coded = [pool.submit(streams.encode_qualities, qual, lengths, candidate, None, seq) for candidate in (with_bases, params)]
+    coded = [pool.submit(streams.encode_qualities, qual, lengths, candidate, None, seq)
+             for candidate in (with_bases, params)]
     return with_bases if len(coded[0].get()) < TRIAL_GAIN * len(coded[1].get()) else params
