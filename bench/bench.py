@@ -84,7 +84,6 @@ def main() -> int:
                "lz_version": first_line(lz_argv + ["--version"]) or "not available",
                "repo_rev": f"`{REPO}` at {rev}" if rev else f"`{REPO}` (no git revision)",
                "versions": {t.label: peers.version(t) for t in b.fqzcomp5 + b.general}}
-        b.warm_up()
         ctx["startup"] = b.startup()
         log(f"work dir {workdir}; fqxv {b.fqxv or 'not installed'}")
         a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -96,8 +96,8 @@ def method_section(bench) -> list[str]:
     L = ["## Method", "",
          "- Sizes are bytes of the compressed file; ratio = plain FASTQ bytes / compressed bytes.",
          "- MB/s = 10^6 bytes of plain FASTQ per second of whole-process wall time (process start to exit, "
-         "files on the local disk, page-cached input); one run each, after one untimed lstmzip round trip of "
-         "data/example.fq (numba compiles and caches its kernels on first use). Absolute speeds on a shared "
+         "files on the local disk, page-cached input); one run each, after an untimed lstmzip round trip of the "
+         "file's first 1,000 records (numba compiles and caches its kernels on first use). Absolute speeds on a shared "
          "machine are noisy, so each file also gives lstmzip's wall time divided by fqzcomp5's (default "
          "level) from the same run, minutes apart: 20 means lstmzip took 20 times as long (the speed ratio "
          "is its inverse).",
