@@ -33,8 +33,10 @@ def test_damaged_golden_archive_is_refused(archive):
 
 
 def test_golden_files_exist():
-    assert {p.parent.name for p in ARCHIVES} == {"v1", "v2", "v3", "v3.1", "v3.2", "v3.3"}
-    assert container.VERSION == (3, 3)  # the version written has its golden files
+    assert {p.parent.name for p in ARCHIVES} == {"v1", "v2", "v3", "v3.1", "v3.2", "v3.3", "v3.4"}
+    assert container.VERSION == (3, 4)  # the version written has its golden files
+    # 3.4 (the mean quality so far in the coarse quality context) has a level 6 archive that mixes it in
+    assert {p.name for p in ARCHIVES if p.parent.name == "v3.4"} == {"miseq_300.level6.lz"}
     # 3.3 (lengths from the number after a key token) has the trimmed reads whose names show it
     assert {p.name for p in ARCHIVES if p.parent.name == "v3.3"} == {"trimmed_key.level9.lz"}
     # 3.2 (the base context's base ahead and coarse mix) has the nanopore archive that shows it
@@ -99,10 +101,10 @@ def test_version_1_archives_read_through_their_index(archive_path):
 
 @pytest.mark.parametrize("name", ["hiseqx_200.level1", "hiseqx_200.level6_lstm", "odd_cases.level6", "pair.level6",
                                   "two_members.level1_level6", "hiseqx_200.joined_model"])
-@pytest.mark.parametrize("version", SINCE_2 + ["v3.1", "v3.2", "v3.3"])
+@pytest.mark.parametrize("version", SINCE_2 + ["v3.1", "v3.2", "v3.3", "v3.4"])
 def test_every_golden_member_since_2_0_has_its_statistics_section(name, version):
     if not (GOLDEN / version / f"{name}.lz").exists():
-        assert version in ("v3.1", "v3.2", "v3.3")  # a minor version has only the archives its change reaches
+        assert version in ("v3.1", "v3.2", "v3.3", "v3.4")  # a minor version has only the archives its change reaches
         return
     described = facts.gather(GOLDEN / version / f"{name}.lz")
     assert len(described.members) == (2 if name.startswith("two") else 1)

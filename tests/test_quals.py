@@ -1,4 +1,4 @@
-"""The fqzcomp-like quality model with its coarse context mixed in (format 3.1)."""
+"""The fqzcomp-like quality model with its coarse context mixed in (format 3.1; its mean level: 3.4)."""
 
 import copy
 import io
@@ -44,6 +44,19 @@ def test_the_coarse_context_codes_a_small_file_smaller(ga2):
     assert streams.decode_qualities(mixed, ga2.lengths, with_coarse()).tobytes() == ga2.qual.tobytes()
 
 
+def test_the_mean_level_codes_a_small_file_smaller_and_archives_without_it_decode_as_before(ga2):
+    """ga2_ecoli: 65,163 bytes of qualities with 3.1's coarse context, 64,855 with the mean level of 3.4
+    (measured when it was made). A header without mean_levels (3.1 to 3.3) still means no mean level."""
+    before = with_coarse()
+    before["qualities"]["coarse"] = {key: value for key, value in levels.COARSE_QUALITIES.items() if key != "mean_levels"}
+    old = streams.encode_qualities(ga2.qual, ga2.lengths, levels.check_params(before), None, ga2.seq)
+    new = streams.encode_qualities(ga2.qual, ga2.lengths, with_coarse(), None, ga2.seq)
+    assert with_coarse()["qualities"]["coarse"]["mean_levels"] == 8
+    assert len(new) < 0.997 * len(old)
+    for data, params in ((old, before), (new, with_coarse())):
+        assert streams.decode_qualities(data, ga2.lengths, params).tobytes() == ga2.qual.tobytes()
+
+
 def test_qualities_round_trip_with_the_coarse_context_and_a_quality_network():
     """No archive lstmzip writes mixes both (compress leaves the coarse context out beside a network), but
     a header may ask for it: the mixed counts then go to the network's mixer."""
@@ -87,6 +100,9 @@ def test_the_trial_of_the_base_context_is_against_the_coarse_context():
     lambda q: q["coarse"].update(mixer_rate=4097),
     lambda q: q["coarse"].update(mixer_rate=4.0),
     lambda q: q["coarse"].update(other=1),
+    lambda q: q["coarse"].update(mean_levels=0),
+    lambda q: q["coarse"].update(mean_levels=17),
+    lambda q: q["coarse"].update(mean_levels=8.0),
     lambda q: q["coarse"].pop("q2_levels"),
     lambda q: q.update(coarse=[1, 4]),
     lambda q: q.update(base_context={"bases": 2, "run_levels": 4, "q2_levels": 1}),  # that model has none

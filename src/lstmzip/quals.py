@@ -9,6 +9,9 @@ coded from nearly flat counts. With params["coarse"] (format 3.1), counts in a c
 previous quality, and a level of the one before) are mixed in, geometrically as in mixing.py, with
 weights chosen by how often the fine context has been seen: the coarse one learns at once and smooths
 the fine one's counts wherever they are few (it keeps a third of the weight even at 1,000 and more).
+Since format 3.4, coarse["mean_levels"] adds a level of the mean quality of the row so far: whether the
+read is a good one says much about the next quality wherever the previous one leaves it open (at the
+default level, miseq_n701's qualities code 1.5 % smaller, hiseqx_151's 0.7 %).
 """
 
 from __future__ import annotations
@@ -51,11 +54,24 @@ def _contexts(rows, step, alphabet, row_offset, q1, q2, q3, changes, level2, lev
 
 
 @numba.njit(cache=True, nogil=True)
-def _coarse_contexts(rows, q1, q2, coarse_level2, coarse_n2, coarse):
-    """Each row's coarse context: its previous quality and a level of the one before."""
+def _coarse_contexts(rows, step, alphabet, q1, q2, sums, coarse_level2, coarse_n2, mean_levels, coarse):
+    """Each row's coarse context: its previous quality, a level of the one before and, with mean_levels > 1,
+    a level of the mean of its qualities so far (sums: their sum)."""
     for j in range(len(rows)):
         r = rows[j]
-        coarse[r] = q1[r] * coarse_n2 + coarse_level2[q2[r]]
+        ctx = q1[r] * coarse_n2 + coarse_level2[q2[r]]
+        if mean_levels > 1:
+            ctx = ctx * mean_levels + _mean_level(sums[r], step, alphabet, mean_levels)
+        coarse[r] = ctx
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mean_level(total, count, alphabet, levels):
+    """The mean of count symbols (total: their sum) as one of `levels` levels: the mean rounded down, by the
+    top of the alphabet, where good reads' means lie (level 0 also before the first symbol)."""
+    if count == 0:
+        return 0
+    return min(levels - 1, max(0, total // count - (alphabet - levels - 1)))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -163,13 +179,16 @@ def _probabilities(rows, contexts, counts, totals, alphabet):
 
 @numba.njit(cache=True, nogil=True)
 def _update(first_row, symbols, coded, alphabet, q1, q2, q3, changes, counts, totals, contexts, increment, total_limit,
-            coarse, coarse_counts, coarse_totals):
+            coarse, coarse_counts, coarse_totals, sums):
+    """sums: each row's sum of qualities so far, where the coarse context needs it (else empty)."""
     for j in range(len(symbols)):
         r = first_row + j
         s = symbols[j]
         _learn(counts, totals, contexts[r], alphabet, s, increment, total_limit)
         if len(coarse_totals):
             _learn(coarse_counts, coarse_totals, coarse[r], alphabet, s, increment, total_limit)
+        if len(sums):
+            sums[r] += s
         if s != q1[r]:
             changes[r] += 1
         q3[r] = q2[r]
@@ -246,8 +265,10 @@ class QualityModel:
         self.mix = CoarseMix(int(coarse["mixer_rate"])) if coarse else None
         self.coarse_level2 = _levels(alphabet, coarse["q2_levels"] if coarse else 1)
         self.coarse_n2 = int(self.coarse_level2.max(initial=0)) + 1
-        n_coarse = alphabet * self.coarse_n2 if coarse else 0
+        self.mean_levels = int(coarse.get("mean_levels", 1)) if coarse else 1  # absent before 3.4: 1
+        n_coarse = alphabet * self.coarse_n2 * self.mean_levels if coarse else 0
         self.coarse = np.zeros(n_rows if coarse else 0, dtype=np.int64)  # each row's coarse context
+        self.sums = np.zeros(n_rows if self.mean_levels > 1 else 0, dtype=np.int64)
         self.coarse_counts = np.full(n_coarse * alphabet, COUNT_INIT, dtype=np.uint16)
         self.coarse_totals = np.full(n_coarse, COUNT_INIT * alphabet, dtype=np.int64)
 
@@ -280,7 +301,8 @@ class QualityModel:
             if self.lstm:
                 return _normalised(self.lstm.mix(step, rows, _counts(rows, self.contexts, self.counts, self.alphabet)))
             return _probabilities(rows, self.contexts, self.counts, self.totals, self.alphabet)
-        _coarse_contexts(rows, self.q1, self.q2, self.coarse_level2, self.coarse_n2, self.coarse)
+        _coarse_contexts(rows, step, self.alphabet, self.q1, self.q2, self.sums, self.coarse_level2, self.coarse_n2,
+                         self.mean_levels, self.coarse)
         return self.mix.predict(step, rows, self.alphabet, self.increment, self._fine(), self._coarse(), self.lstm)
 
     def _fine(self) -> tuple:
@@ -293,6 +315,7 @@ class QualityModel:
         if self.mix:
             self.mix.learn(first_row, symbols, coded, self.alphabet, self._fine(), self._coarse())
         _update(first_row, symbols, coded, self.alphabet, self.q1, self.q2, self.q3, self.changes, self.counts, self.totals,
-                self.contexts, self.increment, self.total_limit, self.coarse, self.coarse_counts, self.coarse_totals)
+                self.contexts, self.increment, self.total_limit, self.coarse, self.coarse_counts, self.coarse_totals,
+                self.sums)
         if self.lstm:
             self.lstm.learn(symbols, coded)

@@ -1,9 +1,9 @@
-"""Makes the golden archives of the format lstmzip writes (3.3) in tests/golden/v3.3. Run once, by hand,
+"""Makes the golden archives of the format lstmzip writes (3.4) in tests/golden/v3.4. Run once, by hand,
 when a format version is introduced: the files it wrote are committed and must decode exactly in every
 later version (test_golden.py). Never re-run it for a released version. The 1.0 files in v1 were made by
 this script as it was at commit e8aa435, the 2.0 files in v2 as it was at commit 300b0ec, the 3.0 files in
-v3 at 7f6e23b, the 3.1 files in v3.1 at a7dbb4f, the 3.2 files in v3.2 at the commit that added them (its
-3.2 section is kept below); they are never remade. A minor version gets the archives
+v3 at 7f6e23b, the 3.1 files in v3.1 at a7dbb4f, the 3.2, 3.3 and 3.4 files in v3.2, v3.3 and v3.4 at the
+commits that added them (their sections are kept below); they are never remade. A minor version gets the archives
 that show its change, not the whole set: 3.1 (the coarse quality context, which level 6 uses where no
 quality network is trained, and the lengths stream's mode byte, every member having one) has odd_cases,
 pair, two_members and trimmed (lengths that follow from the names); 3.2 (the base context's base ahead
@@ -11,7 +11,9 @@ and coarse mix, which level 6 chooses for nanopore reads where they are many eno
 nanopore_400.level6, with reads longer than a row; 3.3 (lengths from the number after a key token) has
 trimmed_key.level9: ga2_ecoli reads whose names have ` trim=N` after an optional ` correct`, at level 9
 without networks, so that it also holds a names stream whose last tokens are one (names/encode.py) and
-the match model's short k (match.py), which 3.2 readers decode as well.
+the match model's short k (match.py), which 3.2 readers decode as well; 3.4 (the mean quality so far in
+the coarse quality context) has miseq_300.level6: miseq_n701's first reads at level 6, which trains no
+network on so few bases and so mixes the coarse context in.
 
 Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
@@ -77,6 +79,15 @@ def main() -> None:
         _, models, _ = container.read_header(f)
     learned = Learned.from_bytes(models)
     HERE.mkdir(exist_ok=True)
+    if (MAJOR, MINOR) == (3, 4):
+        miseq = b"".join(records("miseq_n701", 300))
+        (HERE / "miseq_300.fq").write_bytes(miseq)
+        archive = compress(miseq, 6)
+        header, _, _ = container.read_header(io.BytesIO(archive))
+        if header["params"]["qualities"].get("coarse", {}).get("mean_levels", 1) < 2:
+            raise SystemExit("level 6 did not mix in the coarse context with its mean level")
+        (HERE / "miseq_300.level6.lz").write_bytes(archive)
+        return
     if (MAJOR, MINOR) == (3, 3):
         trimmed = b"".join(records("ga2_ecoli", 1500))
         (HERE / "trimmed_key.fq").write_bytes(trimmed)
