@@ -151,7 +151,8 @@ def check_params(params) -> dict:
         coarse = qualities.get("coarse")  # absent before 3.1: no coarse context; the base context has none
         if coarse is not None:
             required = {"q2_levels", "mixer_rate"}  # 3.1; 3.4 adds mean_levels
-            if not isinstance(coarse, dict) or not required <= set(coarse) <= required | {"mean_levels"} or context is not None:
+            if not isinstance(coarse, dict) or not required <= set(coarse) <= required | {"mean_levels"} \
+                    or context is not None:
                 raise CorruptArchiveError("archive header has invalid model parameters")
             _int(coarse["q2_levels"], 1, 128), _int(coarse["mixer_rate"], 0, 1 << 12)
             _int(coarse.get("mean_levels", 1), 1, MAX_MEAN_LEVELS)
