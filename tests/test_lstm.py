@@ -132,6 +132,21 @@ def test_rows_do_not_depend_on_the_batch():
         assert np.array_equal(whole, parts)
 
 
+def test_threads_share_a_step_without_changing_it(monkeypatch):
+    """A step's slices of rows, split between threads, give the same frequencies and states as one thread."""
+    monkeypatch.setattr(lstm, "STEP_ROWS", 16)  # many slices from few rows
+    rng = np.random.default_rng(5)
+    model = extreme_model(rng, 8, 32, 41)
+    features = rng.choice([-8 * ONE, -ONE, 0, ONE, 8 * ONE], (150, 6, 8))
+    runners = [LSTMRunner(model, 150, threads) for threads in (1, 2, 3, 16)]
+    for step in range(6):
+        live = 150 - 23 * step  # 10 slices at first, 2 at the end
+        alone, *shared = [runner.step(live, features[:live, step]) for runner in runners]
+        for runner, freqs in zip(runners[1:], shared):
+            assert np.array_equal(freqs, alone)
+            assert np.array_equal(runner.cell, runners[0].cell) and np.array_equal(runner.hidden, runners[0].hidden)
+
+
 def test_weights_round_trip_and_corrupt_weights_are_refused():
     learned = random_learned(b"#/6<AE")
     again = Learned.from_bytes(learned.to_bytes())

@@ -81,8 +81,8 @@ class BaseLSTMRun:
     """The base network over a block: per step, its prediction as three stretched binary node
     probabilities, one more input of the base model's mixer."""
 
-    def __init__(self, model: QuantLSTM, n_rows: int):
-        self.runner = LSTMRunner(model, n_rows)
+    def __init__(self, model: QuantLSTM, n_rows: int, threads: int = 1):
+        self.runner = LSTMRunner(model, n_rows, threads)
         self.stretched = np.zeros((n_rows, 3), dtype=np.int64)
 
     def begin_step(self, step: int, live: int, prev_code: np.ndarray) -> None:
@@ -95,9 +95,10 @@ class QualityLSTMRun:
     geometrically with the context counts (weights learnt per position range)."""
 
     def __init__(self, learned: QualityLSTM, block_alphabet: np.ndarray, base_codes, row_offset: np.ndarray,
-                 set_shift: int, rate: int):
-        """base_codes(step, live): the codes (0-3, 4 = other) of the bases at this step of rows 0..live-1."""
-        self.runner = LSTMRunner(learned.model, len(row_offset))
+                 set_shift: int, rate: int, threads: int = 1):
+        """base_codes(step, live): the codes (0-3, 4 = other) of the bases at this step of rows 0..live-1;
+        threads: for the network's steps (lstm.LSTMRunner)."""
+        self.runner = LSTMRunner(learned.model, len(row_offset), threads)
         self.table = learned.table()
         self.block_alphabet = block_alphabet
         self.class_of = np.minimum(np.searchsorted(learned.alphabet, block_alphabet), len(learned.alphabet) - 1)

@@ -42,31 +42,34 @@ class Stats:
     model: str | None = None  # compressing with a model file: its SHA-256
 
 
-def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm) -> tuple[bytes, costs.Costs]:
+def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm, threads: int = 1) -> tuple[bytes, costs.Costs]:
     """The bases stream and what its symbols cost (for the statistics section)."""
     spent = costs.Costs.for_reads(lengths)
-    return streams.encode_bases(seq, lengths, params, lstm, spent), spent
+    return streams.encode_bases(seq, lengths, params, lstm, spent, threads), spent
 
 
-def _encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm, seq) -> tuple[bytes, costs.Costs]:
+def _encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm, seq,
+                      threads: int = 1) -> tuple[bytes, costs.Costs]:
     spent = costs.Costs.for_reads(lengths)
-    return streams.encode_qualities(qual, lengths, params, lstm, seq, spent), spent
+    return streams.encode_qualities(qual, lengths, params, lstm, seq, spent, threads), spent
 
 
-def _submit_streams(pool, block: Block, params: dict, learned: Learned, parts: list | None = None,
+def _submit_streams(pool, block: Block, params: dict, learned: Learned, threads: int, parts: list | None = None,
                     qualities: bool = True) -> list:
     """Submit the coding tasks of a block's streams (container order) that parts does not hold yet (None):
-    all of them, or (qualities=False) all but the qualities, whose model is still being chosen."""
+    all of them, or (qualities=False) all but the qualities, whose model is still being chosen. threads:
+    for a network's steps within its task."""
     parts = parts or [None] * 5
     if parts[0] is None:
         parts[:4] = [
             pool.submit(streams.encode_layout, block),
             pool.submit(streams.encode_lengths, block.lengths, block.names if params.get("lengths_from_names") else None),
             pool.submit(encode_names, block.names),
-            pool.submit(_encode_bases, block.seq, block.lengths, params, learned.bases),
+            pool.submit(_encode_bases, block.seq, block.lengths, params, learned.bases, threads),
         ]
     if qualities:
-        parts[4] = pool.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq)
+        parts[4] = pool.submit(_encode_qualities, block.qual, block.lengths, params, learned.qualities, block.seq,
+                               threads)
     return parts
 
 
@@ -196,7 +199,7 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
     with workers.for_threads(threads) as pool:
         first_parts = None
         if early:
-            first_parts = _submit_streams(pool, first, params, learned, qualities=False)
+            first_parts = _submit_streams(pool, first, params, learned, workers.count(threads), qualities=False)
             params = base_quals.choose(params, first.seq, first.qual, first.lengths, level > 1, pool)
         stats.learning = learned.report
         header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, **about,
@@ -205,7 +208,8 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
         for block in itertools.chain([first] if first else [], blocks):
             raw = format_block(block)
             mate1 = pool.submit(encode_names, block.names[0::2]) if mate1_names else None
-            parts = _submit_streams(pool, block, params, learned, first_parts if block is first else None)
+            parts = _submit_streams(pool, block, params, learned, workers.count(threads),
+                                    first_parts if block is first else None)
             pending.append((block, raw, parts, mate1))
             while len(pending) > depth:
                 finish_one()
@@ -228,7 +232,7 @@ def _decode_tasks(pool, parts: list[bytes], lengths: np.ndarray, params: dict, l
         # the quality network (or model) reads the bases: one task, which decodes both in step
         return [names, pool.submit(streams.decode_bases_and_qualities, parts[3], parts[4], lengths, params,
                                    learned.bases, learned.qualities, threads)]
-    return [names, pool.submit(streams.decode_bases, parts[3], lengths, params, learned.bases),
+    return [names, pool.submit(streams.decode_bases, parts[3], lengths, params, learned.bases, None, threads),
             pool.submit(streams.decode_qualities, parts[4], lengths, params)]
 
 

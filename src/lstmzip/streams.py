@@ -74,23 +74,24 @@ def _rows(lengths: np.ndarray, params: dict) -> Rows:
     return make_rows(lengths, params["row_width"], params.get("row_order", IN_FILE_ORDER))
 
 
-def _base_model(params: dict, rows: Rows, lstm: QuantLSTM | None) -> BaseModel:
-    run = BaseLSTMRun(lstm, rows.n_rows) if lstm else None
+def _base_model(params: dict, rows: Rows, lstm: QuantLSTM | None, threads: int = 1) -> BaseModel:
+    """threads: for the network's steps (lstm.LSTMRunner); the result does not depend on it."""
+    run = BaseLSTMRun(lstm, rows.n_rows, threads) if lstm else None
     match = MatchModel(params["bases"]["match"], rows) if params["bases"].get("match") else None
     return BaseModel(params["bases"], rows.n_rows, int(rows.col_start[-1]), run, match)
 
 
 def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.ndarray, base_codes,
-                   lstm) -> QualityModel | BaseContextQualityModel:
+                   lstm, threads: int = 1) -> QualityModel | BaseContextQualityModel:
     """base_codes(step, live): the base codes the quality network, or a model with a base context, reads
-    (see QualityLSTMRun)."""
+    (see QualityLSTMRun); threads: for the network's steps."""
     if quality_context_needs_bases(params):
         model = BaseContextQualityModel(params["qualities"], len(alphabet), rows, base_codes)
     else:
         model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
     if lstm:
         model.lstm = QualityLSTMRun(lstm, alphabet, base_codes, rows.row_offset, model.position_shift + 3,
-                                    params["qualities"]["mixer_rate"])
+                                    params["qualities"]["mixer_rate"], threads)
     return model
 
 
@@ -144,9 +145,9 @@ class _Stopped(Exception):
 
 
 def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None,
-                 costs: Costs | None = None) -> bytes:
+                 costs: Costs | None = None, threads: int = 1) -> bytes:
     """Case runs and non-ACGT exceptions go to side sections; A/C/G/T are range-coded by the base model.
-    costs: where to add what each coded base cost."""
+    costs: where to add what each coded base cost; threads: for the network (never changes the bytes)."""
     lower = (seq >= ord("a")) & (seq <= ord("z"))
     upper = np.where(lower, seq & 0xDF, seq)
     case_changes = np.flatnonzero(np.diff(lower.astype(np.int8), prepend=0, append=0))
@@ -157,7 +158,7 @@ def encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm: Quant
     coded = columns < 4
     columns[~coded] = 0
     observe = costs.observer(rows) if costs is not None else None
-    words = coder.encode(_base_model(params, rows, lstm), rows, columns, coded, observe)
+    words = coder.encode(_base_model(params, rows, lstm, threads), rows, columns, coded, observe)
     return packing.join_sections([
         np.array([len(case_changes), len(exceptions)], dtype="<u8").tobytes(),
         packing.pack_ints(np.diff(case_changes, prepend=0)),
@@ -175,8 +176,8 @@ def _positions(gaps: bytes, count: int, start: int, total: int) -> np.ndarray:
 
 
 def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM | None = None,
-                 published: DecodedBases | None = None) -> np.ndarray:
-    """published: tell it each step as it is decoded."""
+                 published: DecodedBases | None = None, threads: int = 1) -> np.ndarray:
+    """published: tell it each step as it is decoded; threads: for the network."""
     counts, case_gaps, exception_gaps, exception_bytes, words = packing.split_sections(data, 5)
     total = int(lengths.sum())
     if len(counts) != 16:
@@ -194,7 +195,7 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
     is_exception[exceptions] = True
     coded = rows.to_columns(~is_exception)
     after_step = (lambda step, symbols: published.step_done(step, symbols, coded)) if published else None
-    columns = coder.decode(_base_model(params, rows, lstm), rows, coded, words, after_step)
+    columns = coder.decode(_base_model(params, rows, lstm, threads), rows, coded, words, after_step)
     seq = BASE_LETTER[rows.to_reads(columns)]
     seq[exceptions] = letters
     if n_case:  # lowercase runs start and end at the case changes (a byte per base, no wider arrays)
@@ -205,9 +206,9 @@ def decode_bases(data: bytes, lengths: np.ndarray, params: dict, lstm: QuantLSTM
 
 
 def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=None, seq=None,
-                     costs: Costs | None = None) -> bytes:
+                     costs: Costs | None = None, threads: int = 1) -> bytes:
     """lstm: a networks.QualityLSTM, which also needs the block's bases (seq). costs: where to add what
-    each coded quality cost, by position and by the base it belongs to (seq)."""
+    each coded quality cost, by position and by the base it belongs to (seq); threads: for the network."""
     alphabet = np.flatnonzero(np.bincount(qual, minlength=256)).astype(np.uint8)
     words = b""
     if len(alphabet) > 1:  # one value (or none) needs no coding at all
@@ -218,15 +219,16 @@ def encode_qualities(qual: np.ndarray, lengths: np.ndarray, params: dict, lstm=N
         if costs is not None and seq is None:
             raise ValueError("the costs of qualities are counted by base: seq is needed")
         base_codes = _known_base_codes(seq, rows) if seq is not None else None
-        model = _quality_model(params, rows, alphabet, lengths, base_codes, lstm)
+        model = _quality_model(params, rows, alphabet, lengths, base_codes, lstm, threads)
         observe = costs.observer(rows, BASE_CODE[seq]) if costs is not None else None
         words = coder.encode(model, rows, columns, np.ones(len(columns), dtype=bool), observe)
     return packing.join_sections([alphabet.tobytes(), words])
 
 
-def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, base_codes=None) -> np.ndarray:
+def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, base_codes=None,
+                     threads: int = 1) -> np.ndarray:
     """lstm: a networks.QualityLSTM; base_codes(step, live) then gives the bases it reads (see
-    decode_bases_and_qualities)."""
+    decode_bases_and_qualities); threads: for the network."""
     alphabet_bytes, words = packing.split_sections(data, 2)
     alphabet = np.frombuffer(alphabet_bytes, dtype=np.uint8)
     total = int(lengths.sum())
@@ -235,7 +237,7 @@ def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, 
     if len(alphabet) <= 1:
         return np.full(total, alphabet[0] if len(alphabet) else 0, dtype=np.uint8)
     rows = _rows(lengths, params)
-    model = _quality_model(params, rows, alphabet, lengths, base_codes, lstm)
+    model = _quality_model(params, rows, alphabet, lengths, base_codes, lstm, threads)
     columns = coder.decode(model, rows, np.ones(total, dtype=bool), words)
     return alphabet[rows.to_reads(columns)]
 
@@ -243,8 +245,9 @@ def decode_qualities(data: bytes, lengths: np.ndarray, params: dict, lstm=None, 
 def decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndarray, params: dict,
                                base_lstm: QuantLSTM | None, quality_lstm, threads: int) -> tuple[np.ndarray, np.ndarray]:
     """Both streams of a block whose quality network reads the bases. With two threads, the bases are
-    decoded in a second thread, a step ahead of the qualities (the heavy loops release the GIL);
-    with one, one after the other. The result is the same."""
+    decoded in a second thread, a step ahead of the qualities (the heavy loops release the GIL), and the
+    quality network's steps are shared by two threads more; with one, one after the other. The result is
+    the same."""
     if threads < 2:
         seq = decode_bases(bases, lengths, params, base_lstm)
         return seq, decode_qualities(qualities, lengths, params, quality_lstm,
@@ -254,7 +257,7 @@ def decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndarr
 
     def run_bases() -> None:
         try:
-            result["seq"] = decode_bases(bases, lengths, params, base_lstm, published)
+            result["seq"] = decode_bases(bases, lengths, params, base_lstm, published, threads)
         except _Stopped:
             pass
         except BaseException as error:  # handed to the quality decoder, which raises it
@@ -264,7 +267,7 @@ def decode_bases_and_qualities(bases: bytes, qualities: bytes, lengths: np.ndarr
     thread = threading.Thread(target=run_bases, daemon=True)
     thread.start()
     try:
-        qual = decode_qualities(qualities, lengths, params, quality_lstm, published.codes)
+        qual = decode_qualities(qualities, lengths, params, quality_lstm, published.codes, threads)
     except BaseException:
         published.stop()
         thread.join()
