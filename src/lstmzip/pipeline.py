@@ -42,7 +42,8 @@ class Stats:
     model: str | None = None  # compressing with a model file: its SHA-256
 
 
-def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm, threads: int = 1) -> tuple[bytes, costs.Costs]:
+def _encode_bases(seq: np.ndarray, lengths: np.ndarray, params: dict, lstm,
+                  threads: int = 1) -> tuple[bytes, costs.Costs]:
     """The bases stream and what its symbols cost (for the statistics section)."""
     spent = costs.Costs.for_reads(lengths)
     return streams.encode_bases(seq, lengths, params, lstm, spent, threads), spent
