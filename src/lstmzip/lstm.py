@@ -79,6 +79,8 @@ def _helper_pool(size: int) -> ThreadPoolExecutor:
     global _helpers
     pid, largest, pool = _helpers
     if pid != os.getpid() or largest < size:
+        if pid == os.getpid():
+            pool.shutdown(wait=False)  # its idle threads end; a larger pool replaces it
         pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="lstm")
         _helpers = (os.getpid(), size, pool)
     return pool
