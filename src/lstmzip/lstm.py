@@ -72,18 +72,15 @@ def _softmax(logit_sums, step, bias, out):
             out[j, s] = EXP[min(top - values[s], SOFTMAX_RANGE - 1) >> TABLE_SHIFT]
 
 
-_helpers = (None, 0, None)  # (process id, size, thread pool): a pool does not survive a fork into a worker
+_helpers = (None, None)  # (process id, thread pool): a pool does not survive a fork into a worker
 
 
-def _helper_pool(size: int) -> ThreadPoolExecutor:
+def _helper_pool() -> ThreadPoolExecutor:
+    """This process's helper threads (as many as it has cores, plus a few: shares beyond them wait)."""
     global _helpers
-    pid, largest, pool = _helpers
-    if pid != os.getpid() or largest < size:
-        if pid == os.getpid():
-            pool.shutdown(wait=False)  # its idle threads end; a larger pool replaces it
-        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="lstm")
-        _helpers = (os.getpid(), size, pool)
-    return pool
+    if _helpers[0] != os.getpid():
+        _helpers = (os.getpid(), ThreadPoolExecutor(thread_name_prefix="lstm"))
+    return _helpers[1]
 
 
 class LSTMRunner:
@@ -117,8 +114,8 @@ class LSTMRunner:
             return freqs
         # contiguous shares of the slices: the helpers take the first ones, this thread the last
         bounds = [len(slices) * i // shares for i in range(shares + 1)]
-        helped = [_helper_pool(shares - 1).submit(self._slices, slices[bounds[i]:bounds[i + 1]], features, kernel,
-                                                  freqs) for i in range(shares - 1)]
+        helped = [_helper_pool().submit(self._slices, slices[bounds[i]:bounds[i + 1]], features, kernel, freqs)
+                  for i in range(shares - 1)]
         try:
             self._slices(slices[bounds[-2]:], features, kernel, freqs)
         finally:
