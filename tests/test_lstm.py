@@ -140,7 +140,7 @@ def test_threads_share_a_step_without_changing_it(monkeypatch):
     features = rng.choice([-8 * ONE, -ONE, 0, ONE, 8 * ONE], (150, 6, 8))
     runners = [LSTMRunner(model, 150, threads) for threads in (1, 2, 3, 16)]
     for step in range(6):
-        live = 150 - 23 * step  # 10 slices at first, 2 at the end
+        live = 150 - 23 * step  # 10 slices of 16 rows at first, 3 at the end
         alone, *shared = [runner.step(live, features[:live, step]) for runner in runners]
         for runner, freqs in zip(runners[1:], shared):
             assert np.array_equal(freqs, alone)

@@ -197,10 +197,11 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
         if progress:
             progress(len(raw))
 
+    network_threads = workers.count(threads)  # within a coding task
     with workers.for_threads(threads) as pool:
         first_parts = None
         if early:
-            first_parts = _submit_streams(pool, first, params, learned, workers.count(threads), qualities=False)
+            first_parts = _submit_streams(pool, first, params, learned, network_threads, qualities=False)
             params = base_quals.choose(params, first.seq, first.qual, first.lengths, level > 1, pool)
         stats.learning = learned.report
         header = {"creator": f"lstmzip {__version__}", "level": level, "params": params, **about,
@@ -209,8 +210,7 @@ def compress_blocks(blocks: Iterable[Block], dst: BinaryIO, level: int, params: 
         for block in itertools.chain([first] if first else [], blocks):
             raw = format_block(block)
             mate1 = pool.submit(encode_names, block.names[0::2]) if mate1_names else None
-            parts = _submit_streams(pool, block, params, learned, workers.count(threads),
-                                    first_parts if block is first else None)
+            parts = _submit_streams(pool, block, params, learned, network_threads, first_parts if block is first else None)
             pending.append((block, raw, parts, mate1))
             while len(pending) > depth:
                 finish_one()
