@@ -62,7 +62,7 @@ def test_header_checksum_and_version(small):
     _, archive = small
     bad = bytearray(archive)
     bad[4] = 4  # major version
-    assert refused(bytes(bad)) == "archive format version 4.4 is not supported by this lstmzip"
+    assert refused(bytes(bad)) == "archive format version 4.5 is not supported by this lstmzip"
     bad = bytearray(archive)
     bad[15] ^= 1
     assert refused(bytes(bad)) == "archive header is corrupt (checksum mismatch)"
@@ -76,7 +76,7 @@ def test_header_json_is_deflated_with_the_dictionary_of_the_format(small):
         "2781830d8b65361277a9f2f8dd928f49f1362d89d93bb6a39b50f9efd319f2d8")
     data, archive = small
     payload, models, blocks, statistics, major = split_archive(archive)
-    assert (major, archive[5]) == container.VERSION == (3, 4)
+    assert (major, archive[5]) == container.VERSION == (3, 5)
     assert struct.unpack_from("<I", archive, 8)[0] < len(payload) // 8  # about 40 bytes of 640
     assert json.loads(payload)["params"] == levels.params_for_level(6) | {"qualities": json.loads(payload)[
         "params"]["qualities"], "lengths_from_names": True}  # the quality context is chosen per input

@@ -86,14 +86,14 @@ INTERLEAVED = P1 + b"\n" + P2 + Q1 + b"\n" + Q2
 TINY = compress_bytes(ORIGINAL, level=1)
 TINY_PAIR = compress_pair_bytes(*MATES, block_bytes=1024)
 V1_ODD = golden("v1/odd_cases.level6.lz")
-# (archive, original, mates or None): a tiny one (of the version written, 3.4), one with every odd case
+# (archive, original, mates or None): a tiny one (of the version written, 3.5), one with every odd case
 # (format 1.0), one with both learned networks in each format before (1.0 without, 2.0 with a statistics
 # section; both with a plain-text header), paired ones, concatenations of members (each member since 2.0
 # with its own statistics section; a 1.0 member before a 3.1 one), and the newer models (3.1's pair and
 # members: the coarse quality context; trimmed: read lengths that follow from the names; 3.2's nanopore
 # reads: the base context's base ahead and coarse mix; 3.3's trimmed_key: lengths from the number after
 # a key token, names whose last tokens are one, the match model's short k; 3.4's miseq reads: the mean
-# quality so far in the coarse quality context)
+# quality so far in the coarse quality context; 3.5's quality networks that read the next base)
 SEEDS = [(TINY, ORIGINAL, None), (*V1_ODD, None),
          (*golden("v1/hiseqx_200.level6_lstm.lz"), None), (*golden("v2/hiseqx_200.level6_lstm.lz"), None),
          (TINY_PAIR, INTERLEAVED, MATES), (*golden("v3.1/pair.level6.lz"),
@@ -105,7 +105,8 @@ SEEDS = [(TINY, ORIGINAL, None), (*V1_ODD, None),
          # the match model and interleaved rows (with both networks), and qualities in a context of the bases
          (*golden("v3/sorted_reads.level6_lstm.lz"), None), (*golden("v2/nanopore.level1.lz"), None),
          (*golden("v3.1/trimmed.level6.lz"), None), (*golden("v3.2/nanopore_400.level6.lz"), None),
-         (*golden("v3.3/trimmed_key.level9.lz"), None), (*golden("v3.4/miseq_300.level6.lz"), None)]
+         (*golden("v3.3/trimmed_key.level9.lz"), None), (*golden("v3.4/miseq_300.level6.lz"), None),
+         (*golden("v3.5/hiseqx_200.level9_model.lz"), None), (*golden("v3.5/nanopore_400.level6_lstm.lz"), None)]
 
 
 def mutate(draw, data: bytes) -> bytes:

@@ -11,7 +11,7 @@ import pytest
 
 from lstmzip import logistic, lstm, mixing, networks, pipeline
 from lstmzip.errors import CorruptArchiveError
-from lstmzip.networks import BASE_FEATURES, QUALITY_FEATURES, Learned, QualityLSTM, QuantLSTM
+from lstmzip.networks import BASE_FEATURES, QUALITY_FEATURES, QUALITY_FEATURES_3_4, Learned, QualityLSTM, QuantLSTM
 from lstmzip.lstm import ONE, LSTMRunner
 from lstmzip.train import TrainedLSTM, lstm_reference_logits
 
@@ -24,11 +24,12 @@ def random_trained(rng, n_inputs: int, hidden: int, n_classes: int) -> TrainedLS
                        normal(1.0, hidden, n_classes), normal(0.3, n_classes))
 
 
-def random_learned(alphabet: bytes, seed: int = 0) -> Learned:
-    """Untrained but complete models: they exercise every code path of the learned predictors."""
+def random_learned(alphabet: bytes, seed: int = 0, quality_features: int = QUALITY_FEATURES) -> Learned:
+    """Untrained but complete models: they exercise every code path of the learned predictors.
+    quality_features: QUALITY_FEATURES, or QUALITY_FEATURES_3_4 for a quality network as 3.4 wrote them."""
     rng = np.random.default_rng(seed)
     chars = np.frombuffer(alphabet, dtype=np.uint8)
-    qualities = QualityLSTM(QuantLSTM.from_float(random_trained(rng, QUALITY_FEATURES, 8, len(chars))), chars,
+    qualities = QualityLSTM(QuantLSTM.from_float(random_trained(rng, quality_features, 8, len(chars))), chars,
                             int(chars.mean() * 16), 160)
     return Learned(QuantLSTM.from_float(random_trained(rng, BASE_FEATURES, 8, 4)), qualities)
 
@@ -103,8 +104,8 @@ def extreme_model(rng, n_inputs: int, hidden: int, n_classes: int) -> QuantLSTM:
 
 
 @pytest.mark.parametrize("kind,n_inputs,hidden,n_classes", [
-    ("trained", 6, 16, 4), ("trained", 8, 32, 41), ("trained", 8, 8, 6),
-    ("extreme", 8, 32, 59), ("extreme", 6, 16, 4), ("extreme", 8, 64, 41)])
+    ("trained", 6, 16, 4), ("trained", 8, 32, 41), ("trained", 8, 8, 6), ("trained", 13, 32, 41),
+    ("extreme", 8, 32, 59), ("extreme", 6, 16, 4), ("extreme", 8, 64, 41), ("extreme", 13, 32, 41)])
 def test_fused_kernel_equals_the_float64_products(kind, n_inputs, hidden, n_classes):
     rng = np.random.default_rng(hidden + n_classes)
     if kind == "trained":
@@ -155,6 +156,27 @@ def test_weights_round_trip_and_corrupt_weights_are_refused():
     for end in (0, 5, 20, len(data) // 2, len(data) - 1):
         with pytest.raises(CorruptArchiveError):
             Learned.from_bytes(data[:end] if end else b"\x01")
+    # a quality network reads the features of 3.4 (8) or of 3.5 (13), no other number
+    rng = np.random.default_rng(6)
+    chars = np.frombuffer(b"#/6<AE", dtype=np.uint8)
+    for n_inputs in (QUALITY_FEATURES_3_4, QUALITY_FEATURES, 9, 18):
+        network = QualityLSTM(QuantLSTM.from_float(random_trained(rng, n_inputs, 4, len(chars))), chars, 500, 160)
+        if n_inputs in (QUALITY_FEATURES_3_4, QUALITY_FEATURES):
+            assert QualityLSTM.from_bytes(network.to_bytes()).model.n_inputs == n_inputs
+        else:
+            with pytest.raises(CorruptArchiveError, match="^quality LSTM is corrupt$"):
+                QualityLSTM.from_bytes(network.to_bytes())
+
+
+def test_features_beyond_their_range_are_refused_not_summed_inexactly():
+    """The input sums are int32 (lstm._cell): exact only for features within MAX_FEATURE."""
+    rng = np.random.default_rng(8)
+    runner = LSTMRunner(extreme_model(rng, 13, 32, 41), 4)
+    features = np.full((4, 13), lstm.MAX_FEATURE)
+    runner.step(4, features)
+    features[2, 5] = -lstm.MAX_FEATURE - 1
+    with pytest.raises(ValueError, match="^an LSTM feature is out of range"):
+        runner.step(4, features)
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +187,9 @@ def sample() -> bytes:
     return fastq(records)
 
 
-def test_roundtrip_with_learned_models(sample):
-    learned = random_learned(b"#/6<AE")
+@pytest.mark.parametrize("quality_features", [QUALITY_FEATURES, QUALITY_FEATURES_3_4])
+def test_roundtrip_with_learned_models(sample, quality_features):
+    learned = random_learned(b"#/6<AE", quality_features=quality_features)
     archive = compress_with(sample, learned)
     assert Learned.from_bytes(learned.to_bytes()).qualities is not None
     assert decompress_bytes(archive) == sample
@@ -221,13 +244,14 @@ def test_decoding_never_imports_tensorflow(sample, tmp_path):
     assert "plotly" in page.read_text() and (multiqc / "sample.lstmzip_mqc.json").exists()
 
 
-def test_bases_and_qualities_decoded_in_step_equal_one_after_the_other(sample):
+@pytest.mark.parametrize("quality_features", [QUALITY_FEATURES, QUALITY_FEATURES_3_4])
+def test_bases_and_qualities_decoded_in_step_equal_one_after_the_other(sample, quality_features):
     """With two threads the quality decoder reads each step's bases as the base decoder finishes it;
     the result is the same, and damage to either stream is an error, not a hang."""
     from lstmzip import container, levels, streams
     from lstmzip.fastq import read_blocks
 
-    learned = random_learned(b"#/6<AE")
+    learned = random_learned(b"#/6<AE", quality_features=quality_features)
     archive = io.BytesIO(compress_with(sample, learned))
     header, models, size = container.read_header(archive)
     params = levels.check_params(header["params"])
@@ -243,3 +267,37 @@ def test_bases_and_qualities_decoded_in_step_equal_one_after_the_other(sample):
         for threads in (1, 2):
             with pytest.raises(CorruptArchiveError, match="^stream section is longer than the stream$"):
                 streams.decode_bases_and_qualities(damaged[3], damaged[4], *args, threads)
+
+
+def test_the_quality_network_codes_with_the_features_it_trained_on():
+    """Keras trains on quality_training_set's features; coding feeds the network step by step with those
+    of QualityLSTMRun: they must be the same numbers, the next base (3.5) included, also at a row's last
+    position (no next base) and for bases that are not A, C, G or T."""
+    from lstmzip import learning, streams
+    from lstmzip.rows import make_rows
+
+    rng = np.random.default_rng(7)
+    lengths = np.array([6, 9, 1, 9, 0, 4, 9])
+    seq = rng.choice(np.frombuffer(b"ACGTNa", dtype=np.uint8), int(lengths.sum()))
+    qual = rng.choice(np.frombuffer(b"#/6<AE", dtype=np.uint8), int(lengths.sum()))
+    learned = random_learned(b"#/6<AE").qualities
+    alphabet = learned.alphabet
+    reads = np.flatnonzero(lengths)
+    trained, _, valid = learning.quality_training_set(seq, qual, lengths, reads, 9, alphabet, learned.table())
+    assert trained.shape == (len(reads), 9, QUALITY_FEATURES) and trained[..., 8:].any()
+
+    rows = make_rows(lengths, 1024, 1)
+    read_of_row = np.searchsorted(np.cumsum(lengths), rows.row_start, side="right")
+    run = learning.QualityLSTMRun(learned, alphabet, streams._known_base_codes(seq, rows), rows, 10, 4)
+    seen = []
+    run.runner.step = lambda live, features: seen.append(features.copy()) or np.ones((live, len(alphabet)), np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    for step in range(rows.steps):
+        live = rows.live(step)
+        prev = qual[starts[read_of_row[:live]] + max(step - 1, 0)]
+        run.begin_step(step, live, np.searchsorted(alphabet, prev))
+    for step, features in enumerate(seen):
+        for row, read in enumerate(read_of_row[:len(features)]):
+            expected = trained[np.searchsorted(reads, read), step]
+            assert valid[np.searchsorted(reads, read), step]
+            assert np.array_equal(features[row], (expected * ONE).astype(np.int64)), (step, read)

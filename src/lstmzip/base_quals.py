@@ -147,10 +147,7 @@ class BaseContextQualityModel:
     def begin_step(self, step: int, live: int) -> None:
         _see_bases(step, self.base_codes(step, live), self.bases, self.run)
         if self.ahead:
-            self.next_base[:live] = 4  # after the row's end
-            if step + 1 < self.rows.steps:
-                after = self.rows.live(step + 1)
-                self.next_base[:after] = self.base_codes(step + 1, after)
+            self.next_base[:live] = self.rows.after(self.base_codes, step, live, 4)  # 4 after the row's end
         if self.lstm:
             self.lstm.begin_step(step, live, self.q1)
 

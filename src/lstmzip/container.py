@@ -1,4 +1,4 @@
-"""The archive container, version 3.4 (docs/FORMAT.md is the specification); reads 1.x, 2.x and 3.x.
+"""The archive container, version 3.5 (docs/FORMAT.md is the specification); reads 1.x, 2.x and 3.x.
 
 A file is one or more members, each header | block* | statistics? | index | footer (as `cat a.lz b.lz`
 makes). All integers little-endian. Every part carries a CRC32; each block also carries the xxh64 of its
@@ -6,7 +6,8 @@ decoded bytes. Readers check every size against sane maxima and against what rem
 allocating. Readers accept versions 1.x (a 1.0 member is a 2.0 member without a statistics section),
 2.x and 3.x (a 3.0 member is a 2.0 member whose header JSON is deflated; 3.1 adds two model parameters,
 the coarse quality context and lengths from the names, 3.2 two of the quality model in a context of the
-bases, 3.3 a lengths stream mode, 3.4 one of the coarse quality context: the container sees none of them).
+bases, 3.3 a lengths stream mode, 3.4 one of the coarse quality context, 3.5 a quality network input:
+the container sees none of them).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from .fastq import MAX_RECORD_BYTES  # a block exceeds its byte limit by at most
 MAGIC = b"\x89LZQ"
 FOOTER_MAGIC = b"LZQ\x89"
 LZIP_MAGIC = b"LZIP"
-VERSION = (3, 4)  # 3.1: the coarse quality context and lengths from the names; 3.2: the base context's
+VERSION = (3, 5)  # 3.1: the coarse quality context and lengths from the names; 3.2: the base context's
 # coarse mix and base ahead (model parameters all); 3.3: lengths from the number after a key token; 3.4:
-# the mean quality so far in the coarse quality context (a model parameter)
+# the mean quality so far in the coarse quality context (a model parameter); 3.5: the quality network may
+# read the next base (13 inputs instead of 8)
 READABLE_MAJORS = (1, 2, 3)
 SAME_BLOCKS_MAJORS = (2, 3)  # members of these versions differ only in how the header JSON is stored
 MAX_HEADER_JSON = 1 << 20

@@ -2,9 +2,11 @@
 whether they pay for their weights, and how they plug into the base and quality models.
 
 Bases (the notebook's method `s`): the previous base, one-hot. Qualities (method `q+s`): the previous
-quality normalised as the notebook does ((q - mean) / std), the current base one-hot and the position
-in the read. Features are integers at scale 2^12, built by one function for training and for coding,
-so Keras trains on exactly the inputs the integer network later sees.
+quality normalised as the notebook does ((q - mean) / std), the current base one-hot, the position in
+the read and, since format 3.5, the next base one-hot (the bases are decoded before their qualities, so
+the decoder knows it; a network of 3.4 or before, with 8 inputs, runs without it). Features are integers
+at scale 2^12, built by one function for training and for coding, so Keras trains on exactly the inputs
+the integer network later sees.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import numpy as np
 from . import mixing, packing, workers
 from .logistic import STRETCH
 from .lstm import ONE, LSTMRunner
-from .networks import BASE_FEATURES, QUALITY_FEATURES, Learned, QualityLSTM, QuantLSTM
+from .networks import BASE_FEATURES, QUALITY_FEATURES, QUALITY_FEATURES_3_4, Learned, QualityLSTM, QuantLSTM
+from .rows import Rows
 
 BASE_CODE = np.full(256, 4, dtype=np.uint8)  # A C G T (either case) -> 0..3, anything else 4
 for _code, _letter in enumerate(b"ACGT"):
@@ -37,10 +40,11 @@ def base_features(start, prev_code):
 
 
 @numba.njit(cache=True, nogil=True)
-def quality_features(start, prev_char, base_code, position, table):
-    """All arguments (n,): start of row, previous quality character, current base code, position in read;
-    table maps a quality character to its normalised value."""
-    features = np.zeros((len(start), QUALITY_FEATURES), dtype=np.int64)
+def quality_features(start, prev_char, base_code, next_code, position, table, n_features):
+    """All arguments (n,): start of row, previous quality character, current base code, next base code (4
+    after the row's end), position in read; table maps a quality character to its normalised value.
+    n_features: QUALITY_FEATURES, or QUALITY_FEATURES_3_4 (no next base)."""
+    features = np.zeros((len(start), n_features), dtype=np.int64)
     for j in range(len(start)):
         if start[j]:
             features[j, 0] = ONE
@@ -48,6 +52,8 @@ def quality_features(start, prev_char, base_code, position, table):
             features[j, 1] = table[prev_char[j]]
         features[j, 2 + base_code[j]] = ONE
         features[j, 7] = min(position[j], 1023) * 16  # position / 256
+        if n_features > QUALITY_FEATURES_3_4:
+            features[j, 8 + next_code[j]] = ONE
     return features
 
 
@@ -94,24 +100,28 @@ class QualityLSTMRun:
     """The quality network over a block: per step, its frequencies for the block's alphabet, mixed
     geometrically with the context counts (weights learnt per position range)."""
 
-    def __init__(self, learned: QualityLSTM, block_alphabet: np.ndarray, base_codes, row_offset: np.ndarray,
+    def __init__(self, learned: QualityLSTM, block_alphabet: np.ndarray, base_codes, rows: Rows,
                  set_shift: int, rate: int, threads: int = 1):
         """base_codes(step, live): the codes (0-3, 4 = other) of the bases at this step of rows 0..live-1;
         threads: for the network's steps (lstm.LSTMRunner)."""
-        self.runner = LSTMRunner(learned.model, len(row_offset), threads)
+        self.runner = LSTMRunner(learned.model, rows.n_rows, threads)
+        self.n_features = learned.model.n_inputs
         self.table = learned.table()
         self.block_alphabet = block_alphabet
         self.class_of = np.minimum(np.searchsorted(learned.alphabet, block_alphabet), len(learned.alphabet) - 1)
         self.known = learned.alphabet[self.class_of] == block_alphabet
-        self.base_codes, self.row_offset = base_codes, row_offset
+        self.base_codes, self.rows = base_codes, rows
         self.set_shift, self.rate = set_shift, rate
         self.weights = np.tile(np.array([mixing.WEIGHT_ONE, mixing.WEIGHT_ONE // 2], dtype=np.int64), (MIX_SETS, 1))
 
     def begin_step(self, step: int, live: int, prev_symbol: np.ndarray) -> None:
-        position = self.row_offset[:live] + step
+        position = self.rows.row_offset[:live] + step
         base_code = self.base_codes(step, live)
+        # the next base (a 3.4 network reads none): the base decoder runs a step further ahead for it
+        next_code = self.rows.after(self.base_codes, step, live, 4) if self.n_features > QUALITY_FEATURES_3_4 \
+            else base_code
         features = quality_features(np.full(live, step == 0), self.block_alphabet[prev_symbol[:live]], base_code,
-                                    position, self.table)
+                                    next_code, position, self.table, self.n_features)
         self.freq = np.empty((live, len(self.block_alphabet)), dtype=np.int64)
         self.sets = np.empty(live, dtype=np.int64)
         _block_frequencies(self.runner.step(live, features), self.class_of, self.known, position, self.set_shift,
@@ -157,12 +167,14 @@ def base_training_set(seq: np.ndarray, lengths: np.ndarray, reads: np.ndarray, s
 
 def quality_training_set(seq, qual, lengths, reads, steps, learned_alphabet, table):
     chars, valid = _padded(qual, lengths, reads, steps, int(learned_alphabet[0]))
-    codes, _ = _padded(BASE_CODE[seq], lengths, reads, steps, 4)
+    codes, _ = _padded(BASE_CODE[seq], lengths, reads, steps + 1, 4)  # and the base after the last step
+    next_codes, codes = codes[:, 1:], codes[:, :-1]
     prev = np.concatenate((chars[:, :1], chars[:, :-1]), axis=1)
     start = np.zeros(chars.shape, dtype=bool)
     start[:, 0] = True
     position = np.broadcast_to(np.arange(steps), chars.shape)
-    features = quality_features(start.ravel(), prev.ravel(), codes.ravel(), position.ravel(), table)
+    features = quality_features(start.ravel(), prev.ravel(), codes.ravel(), next_codes.ravel(), position.ravel(),
+                                table, QUALITY_FEATURES)
     targets = np.searchsorted(learned_alphabet, chars)
     return features.reshape(*chars.shape, QUALITY_FEATURES).astype(np.float32) / ONE, targets, valid
 

@@ -17,7 +17,10 @@ from .tables import ONE
 
 MAX_STEP = 1 << 12  # weights up to 127 in magnitude
 BASE_FEATURES = 6  # start of row, previous base A C G T other
-QUALITY_FEATURES = 8  # start of row, previous quality, current base A C G T other, position
+# start of row, previous quality, current base A C G T other, position, and since format 3.5 the next base
+# A C G T other (the bases decode before their qualities; at -9 it codes miseq_n701's qualities 1.8 % smaller)
+QUALITY_FEATURES = 13
+QUALITY_FEATURES_3_4 = 8  # before 3.5: no next base; such networks (archives, model files) run as they were
 
 
 def exact_float_type(largest_sum: int):
@@ -45,10 +48,9 @@ class QuantLSTM:
         values = {name: v for name, (v, _) in tensors.items()}
         self.steps = np.array([tensors[name][1] for name in ("kernel", "recurrent_kernel", "dense_kernel")],
                               dtype=np.int64)
-        # Products run on the int8 values; their steps are applied after, in integers.
-        self.kernel = values["kernel"].astype(np.float64)
-        # an input sum is at most (the largest feature) * kernel_abs_sum
-        self.kernel_abs_sum = int(np.abs(values["kernel"].astype(np.int64)).max(axis=1, initial=0).sum())
+        # Products run on the int8 values; their steps are applied after, in integers. The input sums are
+        # formed in int32 by lstm._cell; the recurrent and dense products go to BLAS.
+        self.kernel = values["kernel"].astype(np.int32)
         # the hidden state is at most 2^12 in magnitude, so these sums are below 2^24 for hidden <= 32
         largest = max(int(np.abs(values[name].astype(np.int64)).max(initial=0))
                       for name in ("recurrent_kernel", "dense_kernel"))
@@ -131,7 +133,7 @@ class QualityLSTM:
         if std_x16 < 1 or len(alphabet) != n + 1 or (alphabet < 33).any() or (alphabet > 126).any():
             raise CorruptArchiveError("quality LSTM is corrupt")
         model = QuantLSTM.from_bytes(data[10 + n :])
-        if model.n_inputs != QUALITY_FEATURES or model.n_classes != n + 1:
+        if model.n_inputs not in (QUALITY_FEATURES, QUALITY_FEATURES_3_4) or model.n_classes != n + 1:
             raise CorruptArchiveError("quality LSTM is corrupt")
         return cls(model, alphabet, mean_x16, std_x16)
 

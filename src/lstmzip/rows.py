@@ -30,6 +30,14 @@ class Rows:
     def live(self, step: int) -> int:
         return int(self.col_start[step + 1] - self.col_start[step])
 
+    def after(self, values, step: int, live: int, fill: int) -> np.ndarray:
+        """values(step + 1, live') of rows 0..live-1 (uint8), `fill` for those that end at this step."""
+        out = np.full(live, fill, dtype=np.uint8)
+        if step + 1 < self.steps:
+            after = self.live(step + 1)
+            out[:after] = values(step + 1, after)
+        return out
+
     # Both directions go one step at a time, so no index array the size of the block is ever built
     # (it would cost 4-8 bytes per symbol, more than the symbols themselves).
     def to_columns(self, flat: np.ndarray) -> np.ndarray:

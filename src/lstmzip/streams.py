@@ -90,7 +90,7 @@ def _quality_model(params: dict, rows: Rows, alphabet: np.ndarray, lengths: np.n
     else:
         model = QualityModel(params["qualities"], len(alphabet), rows.row_offset, int(lengths.max()))
     if lstm:
-        model.lstm = QualityLSTMRun(lstm, alphabet, base_codes, rows.row_offset, model.position_shift + 3,
+        model.lstm = QualityLSTMRun(lstm, alphabet, base_codes, rows, model.position_shift + 3,
                                     params["qualities"]["mixer_rate"], threads)
     return model
 

@@ -1,8 +1,8 @@
-"""Makes the golden archives of the format lstmzip writes (3.4) in tests/golden/v3.4. Run once, by hand,
+"""Makes the golden archives of the format lstmzip writes (3.5) in tests/golden/v3.5. Run once, by hand,
 when a format version is introduced: the files it wrote are committed and must decode exactly in every
 later version (test_golden.py). Never re-run it for a released version. The 1.0 files in v1 were made by
 this script as it was at commit e8aa435, the 2.0 files in v2 as it was at commit 300b0ec, the 3.0 files in
-v3 at 7f6e23b, the 3.1 files in v3.1 at a7dbb4f, the 3.2, 3.3 and 3.4 files in v3.2, v3.3 and v3.4 at the
+v3 at 7f6e23b, the 3.1 files in v3.1 at a7dbb4f, the 3.2 .. 3.5 files in v3.2 .. v3.5 at the
 commits that added them (their sections are kept below); they are never remade. A minor version gets the archives
 that show its change, not the whole set: 3.1 (the coarse quality context, which level 6 uses where no
 quality network is trained, and the lengths stream's mode byte, every member having one) has odd_cases,
@@ -13,7 +13,11 @@ trimmed_key.level9: ga2_ecoli reads whose names have ` trim=N` after an optional
 without networks, so that it also holds a names stream whose last tokens are one (names/encode.py) and
 the match model's short k (match.py), which 3.2 readers decode as well; 3.4 (the mean quality so far in
 the coarse quality context) has miseq_300.level6: miseq_n701's first reads at level 6, which trains no
-network on so few bases and so mixes the coarse context in.
+network on so few bases and so mixes the coarse context in; 3.5 (the quality network reads the next base)
+has hiseqx_200.level9_model and nanopore_400.level6_lstm: a quality network trained (at -9) on other reads
+of the same corpus file, beside the fqzcomp-like model (made with the model file of that training, so at
+its level 9, in blocks of 20 kB) and beside the base context with its base ahead (reads longer than a row, so a row's
+last position has no next base, in blocks of 40 kB).
 
 Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
@@ -38,7 +42,7 @@ from pathlib import Path
 from lstmzip import base_quals, container, joining, lengths, levels, match, modelfile, pairs, pipeline, splitting
 from lstmzip.errors import ModelFileError
 from lstmzip.fastq import read_blocks
-from lstmzip.networks import Learned
+from lstmzip.networks import QUALITY_FEATURES, Learned
 
 MAJOR, MINOR = container.VERSION
 HERE = Path(__file__).parent / (f"v{MAJOR}" if MINOR == 0 else f"v{MAJOR}.{MINOR}")
@@ -79,6 +83,29 @@ def main() -> None:
         _, models, _ = container.read_header(f)
     learned = Learned.from_bytes(models)
     HERE.mkdir(exist_ok=True)
+    if (MAJOR, MINOR) == (3, 5):
+        hiseqx = b"".join(records("hiseqx_151", 200))
+        nanopore = odd_nanopore(400)
+        for name, data, sample in (("hiseqx_200", hiseqx, b"".join(records("hiseqx_151", 3000, skip=200))),
+                                   ("nanopore_400", nanopore, b"".join(records("ont_seqkit", 1000, skip=400)))):
+            trained, _, _ = modelfile.train([io.BytesIO(sample)], 9)
+            network = trained.learned.qualities
+            if network is None or network.model.n_inputs != QUALITY_FEATURES:
+                raise SystemExit(f"no quality network that reads the next base was trained for {name}")
+            (HERE / f"{name}.fq").write_bytes(data)
+            if name == "hiseqx_200":  # a small sample gets the base context: the model's fqzcomp-like one instead
+                out = io.BytesIO()
+                pipeline.compress_stream(io.BytesIO(data), out, 6, 1, name="golden.fq", mtime=MTIME, model=trained,
+                                         block_bytes=20_000)
+                archive = out.getvalue()
+            else:
+                archive = compress(data, 6, Learned(qualities=network), block_bytes=40_000)
+            header, _, _ = container.read_header(io.BytesIO(archive))
+            context = header["params"]["qualities"].get("base_context")
+            if (name == "nanopore_400") != bool(context and context.get("ahead")):
+                raise SystemExit(f"{name}: another quality model than expected")
+            (HERE / f"{name}.{'level9_model' if name == 'hiseqx_200' else 'level6_lstm'}.lz").write_bytes(archive)
+        return
     if (MAJOR, MINOR) == (3, 4):
         miseq = b"".join(records("miseq_n701", 300))
         (HERE / "miseq_300.fq").write_bytes(miseq)
