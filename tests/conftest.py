@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmzip import container, levels, pairs, pipeline
+from lstmzip import container, levels, packing, pairs, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -82,9 +82,11 @@ def split_archive(archive: bytes) -> tuple[bytes, bytes, list[list], tuple | Non
 
 
 def seal(payload: bytes, models: bytes, blocks: list[list], statistics: tuple | None = None,
-         major: int = container.VERSION[0], stored: bytes | None = None, minor: int | None = None) -> bytes:
+         major: int = container.VERSION[0], stored: bytes | None = None, minor: int | None = None,
+         stored_models: bytes | None = None) -> bytes:
     """An archive whose every checksum, index entry and footer field is valid again. payload: the header
-    JSON as text (deflated for a version that stores it so), or stored: the header's bytes as they are.
+    JSON as text (deflated for a version that stores it so), or stored: the header's bytes as they are;
+    models: the learned models (packed where the version packs them), or stored_models: as they are.
     minor: by default the one written of that major version."""
     if stored is None:
         stored = container.deflate_header(payload) if major >= 3 else payload
@@ -95,7 +97,9 @@ def seal(payload: bytes, models: bytes, blocks: list[list], statistics: tuple | 
     if minor is None:
         minor = container.VERSION[1] if major == container.VERSION[0] else 0
     head = container._HEAD.pack(container.MAGIC, major, minor, 0, len(stored)) + stored
-    head += struct.pack("<I", len(models)) + models
+    if stored_models is None:
+        stored_models = packing.compress(models) if (major, minor) >= (3, 5) and models else models
+    head += struct.pack("<I", len(stored_models)) + stored_models
     writer.offset = 0
     writer._write(head + struct.pack("<I", container._crc(head)))
     for records, raw_size, bases, digest, streams in blocks:

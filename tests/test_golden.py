@@ -39,9 +39,12 @@ def test_damaged_golden_archive_is_refused(archive):
 def test_golden_files_exist():
     assert {p.parent.name for p in ARCHIVES} == {"v1", "v2", "v3", "v3.1", "v3.2", "v3.3", "v3.4", "v3.5"}
     assert container.VERSION == (3, 5)  # the version written has its golden files
-    # 3.5 (the quality network reads the next base) beside each kind of quality model
+    # 3.5 (the quality network reads the next base) beside each kind of quality model,
     assert {p.name for p in ARCHIVES if p.parent.name == "v3.5"} == {"hiseqx_200.level9_model.lz",
                                                                      "nanopore_400.level6_lstm.lz"}
+    # and its packed learned models, damaged behind a valid checksum
+    assert {p.name for p in DAMAGED if p.parent.parent.name == "v3.5"} == {"models_unknown_method.lz",
+                                                                           "models_lzma_damaged.lz"}
     # 3.4 (the mean quality so far in the coarse quality context) has a level 6 archive that mixes it in
     assert {p.name for p in ARCHIVES if p.parent.name == "v3.4"} == {"miseq_300.level6.lz"}
     # 3.3 (lengths from the number after a key token) has the trimmed reads whose names show it

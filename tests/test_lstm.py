@@ -3,19 +3,20 @@ models decodes to the same bytes under every BLAS kernel, thread count and CPU f
 
 import hashlib
 import io
+import struct
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from lstmzip import logistic, lstm, mixing, networks, pipeline
+from lstmzip import logistic, lstm, mixing, networks, packing, pipeline
 from lstmzip.errors import CorruptArchiveError
 from lstmzip.networks import BASE_FEATURES, QUALITY_FEATURES, QUALITY_FEATURES_3_4, Learned, QualityLSTM, QuantLSTM
 from lstmzip.lstm import ONE, LSTMRunner
 from lstmzip.train import TrainedLSTM, lstm_reference_logits
 
-from conftest import corpus_records, decompress_bytes, fastq
+from conftest import corpus_records, decompress_bytes, fastq, seal, split_archive
 
 
 def random_trained(rng, n_inputs: int, hidden: int, n_classes: int) -> TrainedLSTM:
@@ -195,6 +196,25 @@ def test_roundtrip_with_learned_models(sample, quality_features):
     assert decompress_bytes(archive) == sample
     assert decompress_bytes(archive, threads=2) == sample
     assert compress_with(sample, learned, threads=2) == archive
+
+
+def test_the_learned_models_are_stored_packed_and_unpacking_damage_is_refused(sample):
+    """Since 3.5 the header stores the networks' bytes packed (LZMA2); models that do not unpack, behind a
+    valid checksum, are refused with a message, not decoded."""
+    learned = random_learned(b"#/6<AE")
+    archive = compress_with(sample, learned)
+    payload, models, blocks, statistics, major = split_archive(archive)
+    assert models == learned.to_bytes()
+    assert struct.unpack_from("<I", archive, 8 + 4 + struct.unpack_from("<I", archive, 8)[0])[0] \
+        == len(packing.compress(models)) < len(models)
+    assert seal(payload, models, blocks, statistics) == archive
+    for stored in (b"\x01" + models, b"\x07" + models):  # not LZMA2; an unknown method
+        with pytest.raises(CorruptArchiveError, match=r"^archive header is corrupt \(its learned models do not unpack\)$"):
+            decompress_bytes(seal(payload, models, blocks, statistics, stored_models=stored))
+    with pytest.raises(CorruptArchiveError):  # cut short: fewer bytes than the networks need
+        decompress_bytes(seal(payload, models, blocks, statistics, stored_models=packing.compress(models)[:-3]))
+    # a 3.4 member stores them as they are
+    assert decompress_bytes(seal(payload, models, blocks, statistics, minor=4)) == sample
 
 
 def test_network_classes_missing_from_a_block(sample):

@@ -17,7 +17,8 @@ network on so few bases and so mixes the coarse context in; 3.5 (the quality net
 has hiseqx_200.level9_model and nanopore_400.level6_lstm: a quality network trained (at -9) on other reads
 of the same corpus file, beside the fqzcomp-like model (made with the model file of that training, so at
 its level 9, in blocks of 20 kB) and beside the base context with its base ahead (reads longer than a row, so a row's
-last position has no next base, in blocks of 40 kB).
+last position has no next base, in blocks of 40 kB); their headers hold the learned models packed, and
+damaged/ two copies of the first whose packed models do not unpack.
 
 Usage: python tests/golden/make_golden.py MODELS_ARCHIVE, where MODELS_ARCHIVE is an archive whose
 learned models (trained on a whole corpus file) are reused: tests/golden/v1/hiseqx_200.level6_lstm.lz.
@@ -105,6 +106,17 @@ def main() -> None:
             if (name == "nanopore_400") != bool(context and context.get("ahead")):
                 raise SystemExit(f"{name}: another quality model than expected")
             (HERE / f"{name}.{'level9_model' if name == 'hiseqx_200' else 'level6_lstm'}.lz").write_bytes(archive)
+        # the packed models damaged behind a valid header checksum: an unknown method, a byte of LZMA2 data
+        archive = (HERE / "hiseqx_200.level9_model.lz").read_bytes()
+        models_at = container._HEAD.size + struct.unpack_from("<I", archive, 8)[0] + 4
+        _, _, header_size = container.read_header(io.BytesIO(archive))
+
+        def resealed(head: bytes) -> bytes:
+            return head + struct.pack("<I", container._crc(head)) + archive[header_size:]
+
+        head = archive[: header_size - 4]
+        write_damaged({"models_unknown_method": resealed(head[:models_at] + b"\x07" + head[models_at + 1 :]),
+                       "models_lzma_damaged": resealed(flip(head, models_at + 40, 0x21))})
         return
     if (MAJOR, MINOR) == (3, 4):
         miseq = b"".join(records("miseq_n701", 300))
@@ -281,6 +293,11 @@ def earlier_features(learned: Learned, hiseqx: bytes, members: bytes, first_memb
         "second_member_statistics_bit_flip": flip(members, later.offset + later.statistics_offset + 9, 1),
         "paired_block_of_one_record": odd_block.getvalue(),
     }
+    write_damaged(damaged)
+
+
+def write_damaged(damaged: dict[str, bytes]) -> None:
+    """Damaged archives in HERE/damaged, with the message each is refused with in expected.json."""
     (HERE / "damaged").mkdir(exist_ok=True)
     expected = {}
     for name, data in damaged.items():
