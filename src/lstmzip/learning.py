@@ -205,15 +205,14 @@ def fit(seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, settings: dict, 
 
     # Both networks train in one fresh process, one after the other: TensorFlow's memory goes when training
     # ends, the coding workers forked later do not inherit it, and only one TensorFlow runtime is resident.
-    jobs = []
-    for kind, make_set in candidates.items():
-        inputs, targets, mask = make_set()
-        n_classes = 4 if kind == "bases" else len(alphabet)
-        jobs.append((inputs, targets, mask, n_classes, settings[kind]["hidden"], settings[kind]["epochs"],
-                     settings["seed"]))
+    # A training set is built when its turn comes and is not kept here once sent: while a network trains,
+    # this process holds no training set (30-50 MiB of float32 that TensorFlow's process holds already).
+    trained_models = {}
     with workers.Pool(1, "spawn") as pool:
-        tasks = [pool.submit(train_lstm, *job) for job in jobs]
-        trained_models = {kind: task.get() for kind, task in zip(candidates, tasks)}
+        for kind, make_set in candidates.items():
+            n_classes = 4 if kind == "bases" else len(alphabet)
+            trained_models[kind] = pool.submit(train_lstm, *make_set(), n_classes, settings[kind]["hidden"],
+                                               settings[kind]["epochs"], settings["seed"]).get()
 
     for kind, trained in trained_models.items():
         model = QuantLSTM.from_float(trained)
