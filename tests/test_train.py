@@ -48,6 +48,18 @@ def test_bad_arrays_are_refused_before_tensorflow():
         train_lstm(inputs, targets, np.zeros_like(mask), 4, 8, 1)
 
 
+def test_rows_without_a_real_step_are_dropped_and_others_not_copied():
+    inputs = np.arange(3 * 4 * 2, dtype=np.float32).reshape(3, 4, 2)
+    targets = np.full((3, 4), 7)
+    mask = np.array([[1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]], dtype=bool)
+    x, y, m = train._check_arrays(inputs, targets, mask, n_classes=8)
+    assert np.array_equal(x, inputs[[0, 2]]) and x.flags.c_contiguous
+    assert np.array_equal(y, [[7, 7, 0, 0], [7, 0, 0, 0]]) and np.array_equal(m, mask[[0, 2]])
+    kept = inputs[[0, 2]]
+    x, _, _ = train._check_arrays(kept, targets[[0, 2]], mask[[0, 2]], n_classes=8)
+    assert x is kept  # every row used: TensorFlow's process holds the set once, not twice
+
+
 @needs_tensorflow
 def test_learns_the_current_symbol():
     inputs, targets, mask = one_hot_task(shift=0)

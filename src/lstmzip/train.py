@@ -38,8 +38,9 @@ CLIPNORM = 1.0
 BATCH_SIZE = 64
 TF_THREADS = 2  # intra- and inter-op threads: the machines this runs on have 2 cores
 # Up to this many steps (the levels train on at most 200), the LSTM runs unrolled, as one graph rather than a
-# symbolic loop: the quality network then trains in three quarters of the time (hiseq_phred64_dots at the
-# default level 22.4 -> 17.0 s, ont_seqkit at -9 113 -> 84 s), to weights equal up to float round-off.
+# symbolic loop: the quality network trains in 75-90 % of the time (hiseq_phred64_dots's 16 default-level
+# epochs 20.9 -> 18.5 s, ont_seqkit's 90 at -9 113 -> 84 s), to weights equal up to float round-off. It
+# costs TensorFlow's process ~70 MiB.
 MAX_UNROLLED_STEPS = 256
 
 
@@ -110,7 +111,7 @@ def _check_arrays(inputs, targets, mask, n_classes: int) -> tuple[np.ndarray, np
     # padding targets may hold anything: make them a valid class (their weight is 0)
     targets = np.where(mask, targets, 0).astype(np.int32)
     used = mask.any(axis=1)  # rows with no real step teach nothing: drop them
-    if not used.all():  # (a copy: not made where every row is used, the usual case)
+    if not used.all():  # boolean indexing copies: only where a row is dropped
         inputs, targets, mask = inputs[used], targets[used], mask[used]
     return np.ascontiguousarray(inputs), targets, mask
 
