@@ -37,11 +37,12 @@ LEARNING_RATE = 1e-2
 CLIPNORM = 1.0
 BATCH_SIZE = 64
 TF_THREADS = 2  # intra- and inter-op threads: the machines this runs on have 2 cores
-# Up to this many steps (the levels train on at most 200), the LSTM runs unrolled, as one graph rather than a
-# symbolic loop: the quality network trains in 75-90 % of the time (hiseq_phred64_dots's 16 default-level
-# epochs 20.9 -> 18.5 s, ont_seqkit's 90 at -9 113 -> 84 s), to weights equal up to float round-off. It
-# costs TensorFlow's process ~70 MiB.
-MAX_UNROLLED_STEPS = 256
+# Up to this many steps, the LSTM runs unrolled, as one graph rather than a symbolic loop: the quality network
+# trains in 75-90 % of the time (hiseq_phred64_dots's 16 default-level epochs 20.9 -> 18.5 s), to weights equal
+# up to float round-off. The graph grows with the steps, and so does TensorFlow's process: +70 MiB at 100 steps
+# (compress -T2 of hiseq_phred64_dots peaked at 974-979 MiB PSS, under issue 9's 1 GiB), while at 150-200
+# (-9: hiseqx_151, ont_seqkit) the peaks rose from 1,060 / 971 MiB to 1,170 / 1,055. Longer rows train looped.
+MAX_UNROLLED_STEPS = 100
 
 
 @dataclass
