@@ -79,11 +79,13 @@ def test_nanopore_qualities_are_smaller_with_the_bases(nanopore):
 def test_compression_chooses_the_base_context_where_it_pays(nanopore, mixed):
     params = levels.params_for_level(6)
     block = block_of(nanopore)
-    chosen = base_quals.choose(params, block.seq, block.qual, block.lengths, mixed)["qualities"]["base_context"]
-    assert chosen == (base_quals.MIXED_CANDIDATE if mixed else base_quals.CANDIDATE)
+    chosen = base_quals.choose(params, block.seq, block.qual, block.lengths, mixed)["qualities"]
+    assert chosen["base_context"] == (base_quals.MIXED_CANDIDATE if mixed else base_quals.CANDIDATE)
+    # its counts halve later than the default level's fqzcomp-like ones
+    assert chosen["total_limit"] == base_quals.TOTAL_LIMIT > params["qualities"]["total_limit"]
     illumina = block_of(fastq(corpus_records("hiseqx_151", 2000)))
-    assert "base_context" not in base_quals.choose(params, illumina.seq, illumina.qual, illumina.lengths,
-                                                   mixed)["qualities"]
+    assert base_quals.choose(params, illumina.seq, illumina.qual, illumina.lengths,
+                             mixed)["qualities"] == params["qualities"]
     assert "base_context" not in params["qualities"]  # the level's own parameters are left as they are
 
 

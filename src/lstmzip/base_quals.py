@@ -183,6 +183,9 @@ CANDIDATE = {"bases": 2, "run_levels": 4, "q2_levels": 1}  # at level 1 (the fas
 MIXED_CANDIDATE = {"bases": 3, "run_levels": 4, "q2_levels": 1, "ahead": 1, "coarse": {"bases": 1, "mixer_rate": 4}}
 TRIAL_SYMBOLS = 1 << 19  # the first reads of the first block, up to this many qualities
 TRIAL_GAIN = 0.99  # the base context must code the sample at least 1 % smaller
+# The base context's counts halve late whatever the level's fqzcomp-like ones do: with 8,000 (levels 4-6's),
+# ont_seqkit's qualities code 0.2 % larger
+TOTAL_LIMIT = 65000
 
 
 def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray, mixed: bool, pool=None) -> dict:
@@ -196,7 +199,8 @@ def choose(params: dict, seq: np.ndarray, qual: np.ndarray, lengths: np.ndarray,
     if len(np.unique(qual)) < 2:
         return params
     fine = {key: value for key, value in params["qualities"].items() if key != "coarse"}  # quals.py's alone
-    with_bases = dict(params, qualities=dict(fine, base_context=MIXED_CANDIDATE if mixed else CANDIDATE))
+    with_bases = dict(params, qualities=dict(fine, total_limit=TOTAL_LIMIT,
+                                             base_context=MIXED_CANDIDATE if mixed else CANDIDATE))
     pool = pool or workers.InProcess()
     coded = [pool.submit(streams.encode_qualities, qual, lengths, candidate, None, seq)
              for candidate in (with_bases, params)]

@@ -46,7 +46,11 @@ def params_for_level(level: int, block_bytes: int | None = None) -> dict:
     elif level <= 6:
         # the match model finds what the order-18 and -22 context models did, and more
         bases = _bases([3, 7, 11, 14], [6, 14, 22, 22], [30, 60, 255, 255], [0, 0, 1, 1], 22)
-        qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
+        # counts halved from a total of 8,000 (a context's last ~500 qualities) rather than 65,000 follow
+        # a run's drift: qualities of miseq_n701 -1.0 %, hiseqx_151 -0.9 %, nextseq_dropseq (beside its
+        # network) -0.2 %, ga2_ecoli +0.2 % (4,000: miseq_n701 -0.8 %; 16,000: -0.9 %, hiseqx_151 -0.7 %).
+        # The base context keeps 65,000 (base_quals.TOTAL_LIMIT).
+        qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 8000, "mixer_rate": 32}
     else:
         bases = _bases([2, 6, 11, 14, 18], [4, 12, 22, 24, 24], [30, 60, 255, 255, 255], [0, 0, 1, 1, 1], 24)
         qualities = {"q2_levels": 16, "q3_levels": 16, "increment": 16, "total_limit": 65000, "mixer_rate": 32}
